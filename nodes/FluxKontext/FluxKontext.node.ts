@@ -1,0 +1,47 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import * as image from './actions/image';
+import * as request from './actions/request';
+import { route } from './actions/router';
+import { CREDENTIAL_NAME } from './helpers/constants';
+
+/**
+ * FLUX.1 Kontext on fal.ai's queue: the description assembles each resource's fields (actions/<resource>/),
+ * execution goes through the router (actions/router.ts), HTTP through the transport (transport/).
+ */
+export class FluxKontext implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'FLUX Kontext',
+		name: 'fluxKontext',
+		icon: { light: 'file:fluxKontext.svg', dark: 'file:fluxKontext.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
+		description: 'Edit images and create images from text with FLUX.1 Kontext on fal.ai',
+		defaults: { name: 'FLUX Kontext' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: CREDENTIAL_NAME, required: true }],
+		properties: [
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Image', value: 'image', description: 'Edit an image, or create one from text' },
+					{ name: 'Request', value: 'request', description: 'Follow up on a job submitted earlier: status, result, cancel' },
+				],
+				default: 'image',
+			},
+			...image.description,
+			...request.description,
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await route.call(this);
+	}
+}

@@ -1,0 +1,192 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { ASPECT_RATIOS, LIMITS, SAFETY_TOLERANCES } from '../../helpers/constants';
+import type { Execution } from '../../helpers/execution';
+import { InputChecker, modelOptions, runControls } from '../../helpers/validation';
+import { maxConcurrencyOption } from '../shared';
+
+const show = { resource: ['image'] };
+
+export const modelProperty: INodeProperties = {
+	displayName: 'Model',
+	name: 'model',
+	type: 'options',
+	displayOptions: { show },
+	options: [
+		{ name: 'FLUX.1 Kontext [Pro]', value: 'pro', description: 'Fast, $0.04 per image at fal' },
+		{ name: 'FLUX.1 Kontext [Max]', value: 'max', description: 'Best prompt adherence and typography, $0.08 per image at fal' },
+	],
+	default: 'pro',
+};
+
+export const promptProperty: INodeProperties = {
+	displayName: 'Prompt',
+	name: 'prompt',
+	type: 'string',
+	typeOptions: { rows: 3 },
+	required: true,
+	displayOptions: { show },
+	default: '',
+	placeholder: 'e.g. Put a donut next to the flour',
+	description: 'For Edit: the change to make, in plain words. For Text to Image: the image to create.',
+};
+
+export const waitProperty: INodeProperties = {
+	displayName: 'Wait for Completion',
+	name: 'waitForCompletion',
+	type: 'boolean',
+	displayOptions: { show },
+	default: true,
+	description:
+		'Whether to wait for the job and output its result and images. Off: output the queue handle (request_id, status_url, response_url, cancel_url) at once, for Get Status, Get Result or Cancel later.',
+};
+
+/** Fields of the `options` collection, sorted by display name as n8n's editor expects. */
+export const optionsProperty: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add Option',
+	displayOptions: { show },
+	default: {},
+	options: [
+		{
+			displayName: 'Aspect Ratio',
+			name: 'aspectRatio',
+			type: 'options',
+			options: ASPECT_RATIOS.map((ratio) => ({ name: ratio, value: ratio })),
+			default: '1:1',
+			description: 'Width to height of the output. fal\'s default: 1:1 for Text to Image; for Edit, the input image\'s own ratio.',
+		},
+		{
+			displayName: 'Download Images',
+			name: 'downloadImages',
+			type: 'boolean',
+			default: true,
+			description: 'Whether to download the images into binary fields (data, data_1, ...). Off: output fal\'s image URLs only.',
+		},
+		{
+			displayName: 'Enhance Prompt',
+			name: 'enhancePrompt',
+			type: 'boolean',
+			default: false,
+			description: 'Whether fal should rewrite the prompt for better results (fal\'s default: off)',
+		},
+		{
+			displayName: 'Guidance Scale',
+			name: 'guidanceScale',
+			type: 'number',
+			typeOptions: { minValue: LIMITS.guidanceScale.min, maxValue: LIMITS.guidanceScale.max, numberPrecision: 1 },
+			default: 3.5,
+			description: 'How closely the image follows the prompt, from 1 to 20 (fal\'s default: 3.5)',
+		},
+		maxConcurrencyOption,
+		{
+			displayName: 'Number of Images',
+			name: 'numImages',
+			type: 'number',
+			typeOptions: { minValue: LIMITS.numImages.min, maxValue: LIMITS.numImages.max, numberPrecision: 0 },
+			default: 1,
+			description: 'How many images to create per item, from 1 to 4 (fal\'s default: 1). Each is billed.',
+		},
+		{
+			displayName: 'On Timeout',
+			name: 'onTimeout',
+			type: 'options',
+			options: [
+				{ name: 'Fail the Item', value: 'fail', description: 'Error with the request ID; the job goes on at fal' },
+				{ name: 'Output the Queue Handle', value: 'outputHandle', description: 'Output request_id and URLs (timed_out: true) to fetch the result later' },
+				{ name: 'Cancel the Job', value: 'cancel', description: 'Cancel it at fal, then fail the item' },
+			],
+			default: 'fail',
+			description: 'What to do when the job has not finished within the timeout',
+		},
+		{
+			displayName: 'Output Format',
+			name: 'outputFormat',
+			type: 'options',
+			options: [
+				{ name: 'JPEG', value: 'jpeg' },
+				{ name: 'PNG', value: 'png' },
+			],
+			default: 'jpeg',
+			description: 'File format of the images (fal\'s default: JPEG)',
+		},
+		{
+			displayName: 'Put Output Images In Field',
+			name: 'binaryPropertyOutput',
+			type: 'string',
+			default: 'data',
+			description: 'Binary field of the first image; the next ones get _1, _2, _3 appended (data, data_1, ...)',
+		},
+		{
+			displayName: 'Safety Tolerance',
+			name: 'safetyTolerance',
+			type: 'options',
+			options: SAFETY_TOLERANCES.map((level) => ({
+				name: level === '1' ? '1 (Strictest)' : level === '6' ? '6 (Most Permissive)' : level,
+				value: level,
+			})),
+			default: '2',
+			description: 'How permissive fal\'s safety checker is, from 1 to 6 (fal\'s default: 2). Sent as text, as fal requires.',
+		},
+		{
+			displayName: 'Seed',
+			name: 'seed',
+			type: 'number',
+			typeOptions: { minValue: 0, numberPrecision: 0 },
+			default: 0,
+			description: 'The same seed, prompt and model give the same image. Unset: a random seed (returned in the output).',
+		},
+		{
+			displayName: 'Sync Mode',
+			name: 'syncMode',
+			type: 'boolean',
+			default: false,
+			description: 'Whether fal returns the images inline (as data URIs) instead of as CDN URLs; they are then not kept in fal\'s history',
+		},
+		{
+			displayName: 'Timeout (Seconds)',
+			name: 'timeout',
+			type: 'number',
+			typeOptions: { minValue: LIMITS.timeout.min },
+			default: 600,
+			description: 'How long to wait for the job to finish (including time in fal\'s queue) before On Timeout applies',
+		},
+		{
+			displayName: 'Webhook URL',
+			name: 'webhookUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. {{ $execution.resumeUrl }}',
+			description:
+				'URL that fal POSTs the result to when the job ends (sent as fal_webhook). With Wait for Completion off and a Wait node set to "On Webhook Call", use {{ $execution.resumeUrl }}.',
+		},
+	],
+};
+
+export type BuildInput = (
+	ctx: IExecuteFunctions,
+	check: InputChecker,
+	model: 'pro' | 'max',
+) => Promise<{ endpoint: string; input: IDataObject }>;
+
+/**
+ * What Edit and Text to Image share: check every input before spending money, submit, then either output the
+ * queue handle or follow the job to its result.
+ */
+export async function runImageJob(execution: Execution, itemIndex: number, build: BuildInput): Promise<INodeExecutionData> {
+	const { ctx, client } = execution;
+	const check = new InputChecker(ctx.getNode(), itemIndex);
+	const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const controls = runControls(check, options);
+	const model = check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), ['pro', 'max'] as const);
+	const { endpoint, input } = await build(ctx, check, model);
+	const body: IDataObject = { prompt: check.prompt(ctx.getNodeParameter('prompt', itemIndex)), ...input, ...modelOptions(check, options) };
+	const wait = check.boolean('Wait for Completion', ctx.getNodeParameter('waitForCompletion', itemIndex, true));
+
+	const submitted = await client.submit(endpoint, body, controls.webhookUrl, { itemIndex });
+	const handle = execution.handleFrom(submitted, itemIndex);
+	if (!wait) return { json: handle };
+	return await execution.finish(handle, itemIndex, controls);
+}

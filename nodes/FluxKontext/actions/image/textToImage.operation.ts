@@ -1,0 +1,15 @@
+import type { INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { endpointFor } from '../../helpers/constants';
+import type { Execution } from '../../helpers/execution';
+import { runImageJob } from './common';
+
+/** Text to Image needs no fields beyond the shared ones (model, prompt, waiting, options). */
+export const description: INodeProperties[] = [];
+
+export async function execute(execution: Execution, itemIndex: number): Promise<INodeExecutionData> {
+	return await runImageJob(execution, itemIndex, async (_ctx, _check, model) => ({
+		endpoint: endpointFor(model, 'textToImage'),
+		input: {},
+	}));
+}

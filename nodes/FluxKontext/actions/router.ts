@@ -1,0 +1,67 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { requestIdOf } from '../helpers/errors';
+import { asNodeError, Execution } from '../helpers/execution';
+import { mapWithConcurrency } from '../helpers/pool';
+import { FalClient } from '../transport';
+import { urlsForRequest } from '../transport/urls';
+import * as image from './image';
+import * as request from './request';
+import { maxConcurrency } from './shared';
+
+type Operation = (execution: Execution, itemIndex: number) => Promise<INodeExecutionData>;
+
+const operations: Record<string, Record<string, Operation>> = {
+	image: { edit: image.edit.execute, textToImage: image.textToImage.execute },
+	request: { getStatus: request.getStatus.execute, getResult: request.getResult.execute, cancel: request.cancel.execute },
+};
+
+/**
+ * Runs the chosen operation for every input item, several at a time, and returns one output item per input
+ * item, in input order, each paired with its input. With Continue On Fail a failed item outputs its error
+ * (and its request_id when a job was submitted); without it, the first failure stops the other items and
+ * cancels their queued jobs before the node fails.
+ */
+export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const resource = this.getNodeParameter('resource', 0) as string;
+	const operationName = this.getNodeParameter('operation', 0) as string;
+	const operation = operations[resource]?.[operationName];
+	if (!operation) {
+		throw new NodeOperationError(this.getNode(), `The operation "${operationName}" of "${resource}" is not supported`);
+	}
+	const execution = new Execution(this, await FalClient.connect(this));
+	const limit = maxConcurrency(this);
+
+	let firstError: unknown;
+	const outputs = await mapWithConcurrency(
+		items.length,
+		limit,
+		async (itemIndex): Promise<INodeExecutionData | undefined> => {
+			try {
+				return { ...(await operation(execution, itemIndex)), pairedItem: { item: itemIndex } };
+			} catch (error) {
+				if (this.continueOnFail()) return { json: failureJson(execution, error), pairedItem: { item: itemIndex } };
+				firstError ??= error;
+				execution.halt();
+				return undefined;
+			}
+		},
+		() => execution.halted,
+	);
+	if (firstError !== undefined) throw asNodeError(this, firstError, 0);
+	return [outputs.filter((item): item is INodeExecutionData => item !== undefined)];
+}
+
+/** The json of a failed item under Continue On Fail: a readable message, and the job's handle once submitted. */
+function failureJson(execution: Execution, error: unknown): IDataObject {
+	const message = error instanceof Error ? error.message : String(error);
+	const description = (error as { description?: unknown }).description;
+	const requestId = requestIdOf(error);
+	return {
+		error: execution.client.redact(message),
+		...(typeof description === 'string' && description ? { description: execution.client.redact(description) } : {}),
+		...(requestId ? { request_id: requestId, ...urlsForRequest(execution.client.baseUrl, requestId) } : {}),
+	};
+}

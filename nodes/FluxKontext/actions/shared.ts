@@ -1,0 +1,20 @@
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import { LIMITS } from '../helpers/constants';
+import { InputChecker } from '../helpers/validation';
+
+export const maxConcurrencyOption: INodeProperties = {
+	displayName: 'Max Concurrent Requests',
+	name: 'maxConcurrency',
+	type: 'number',
+	typeOptions: { minValue: LIMITS.maxConcurrency.min, maxValue: LIMITS.maxConcurrency.max, numberPrecision: 0 },
+	default: 10,
+	description:
+		'How many items run at the same time. fal queues what exceeds your account\'s limit; lower it for a gateway that does not.',
+};
+
+/** The node-wide concurrency limit (read from the first item, like every node-wide setting). */
+export function maxConcurrency(ctx: IExecuteFunctions): number {
+	const value = ctx.getNodeParameter('options.maxConcurrency', 0, LIMITS.maxConcurrency.default);
+	return new InputChecker(ctx.getNode(), 0).number('Max Concurrent Requests', value, { ...LIMITS.maxConcurrency, integer: true });
+}

@@ -1,0 +1,56 @@
+/** Facts about fal's FLUX.1 Kontext models that the node's fields, validation and requests share. */
+
+/** fal app id of every Kontext endpoint: status, result and cancel URLs use only this, never the sub-path. */
+export const FAL_APP = 'fal-ai/flux-pro';
+
+export const DEFAULT_BASE_URL = 'https://queue.fal.run';
+
+export type Model = 'pro' | 'max';
+
+/** Submit paths, by model and by kind of input. */
+export function endpointFor(model: Model, kind: 'edit' | 'multi' | 'textToImage'): string {
+	const tier = model === 'max' ? '/max' : '';
+	const suffix = kind === 'edit' ? '' : kind === 'multi' ? '/multi' : '/text-to-image';
+	return `${FAL_APP}/kontext${tier}${suffix}`;
+}
+
+export const ASPECT_RATIOS = ['21:9', '16:9', '4:3', '3:2', '1:1', '2:3', '3:4', '9:16', '9:21'] as const;
+export const OUTPUT_FORMATS = ['jpeg', 'png'] as const;
+export const SAFETY_TOLERANCES = ['1', '2', '3', '4', '5', '6'] as const;
+
+/** Image types fal accepts as input (seed 000), by MIME type. */
+export const ACCEPTED_IMAGE_TYPES: Record<string, string> = {
+	'image/jpeg': 'jpg',
+	'image/jpg': 'jpg',
+	'image/png': 'png',
+	'image/webp': 'webp',
+	'image/gif': 'gif',
+	'image/avif': 'avif',
+};
+
+export const LIMITS = {
+	guidanceScale: { min: 1, max: 20 },
+	numImages: { min: 1, max: 4 },
+	maxConcurrency: { min: 1, max: 50, default: 10 },
+	/** Seconds to wait for a job, by default. Kontext jobs take seconds; queues can take minutes. */
+	timeout: { min: 1, default: 600 },
+	/** fal's multi endpoints take several images; fal documents no upper bound, so we keep a sane one. */
+	images: { max: 10 },
+} as const;
+
+/** fal field name → the node's display name, for error messages that point at the right field. */
+export const FIELD_LABELS: Record<string, string> = {
+	prompt: 'Prompt',
+	image_url: 'Image URL',
+	image_urls: 'Images',
+	guidance_scale: 'Guidance Scale',
+	num_images: 'Number of Images',
+	output_format: 'Output Format',
+	safety_tolerance: 'Safety Tolerance',
+	seed: 'Seed',
+	aspect_ratio: 'Aspect Ratio',
+	sync_mode: 'Sync Mode',
+	enhance_prompt: 'Enhance Prompt',
+};
+
+export const CREDENTIAL_NAME = 'fluxKontextApi';

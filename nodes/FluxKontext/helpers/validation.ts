@@ -1,0 +1,153 @@
+import type { IDataObject, INode } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { ACCEPTED_IMAGE_TYPES, ASPECT_RATIOS, LIMITS, OUTPUT_FORMATS, SAFETY_TOLERANCES } from './constants';
+import { parseHttpUrl } from '../transport/urls';
+
+/**
+ * Checks that every value reaching fal is one fal accepts, before any request is made (fal bills 422s).
+ * Values can arrive through expressions, which bypass the editor's min/max and option lists, so every
+ * field is checked here whatever the UI allows. Each error names the field, the item and the fix.
+ */
+export class InputChecker {
+	constructor(
+		private readonly node: INode,
+		readonly itemIndex: number,
+	) {}
+
+	fail(field: string, problem: string, fix: string): never {
+		throw new NodeOperationError(this.node, `${field}: ${problem}`, {
+			itemIndex: this.itemIndex,
+			description: `${fix} (item ${this.itemIndex + 1})`,
+		});
+	}
+
+	prompt(value: unknown): string {
+		if (typeof value !== 'string' || value.trim() === '') {
+			this.fail('Prompt', 'is empty', 'Describe the image to create, or the change to make to the input image');
+		}
+		return value;
+	}
+
+	/** An http(s) URL or a data URL of an accepted image type. */
+	imageUrl(value: unknown, field = 'Image URL'): string {
+		const text = typeof value === 'string' ? value.trim() : '';
+		if (text === '') this.fail(field, 'is empty', 'Give a public http(s) URL of the image, or a data URL');
+		if (text.startsWith('data:')) {
+			const mime = /^data:([^;,]+)[;,]/i.exec(text)?.[1]?.toLowerCase();
+			if (!mime || !ACCEPTED_IMAGE_TYPES[mime]) {
+				this.fail(field, `is a data URL of type "${mime ?? 'unknown'}"`, `Use an image of type ${acceptedTypesText()}`);
+			}
+			if (!/;base64,/i.test(text.slice(0, 100))) {
+				this.fail(field, 'is a data URL that is not base64-encoded', 'Use a data URL of the form data:image/png;base64,...');
+			}
+			return text;
+		}
+		if (!parseHttpUrl(text)) {
+			this.fail(field, `"${shorten(text)}" is not an http(s) URL or a data URL`, 'Give a public http(s) URL of the image, or a data URL');
+		}
+		return text;
+	}
+
+	number(
+		field: string,
+		value: unknown,
+		{ min, max, integer }: { min?: number; max?: number; integer?: boolean },
+	): number {
+		const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+		if (typeof n !== 'number' || !Number.isFinite(n)) {
+			this.fail(field, `"${shorten(String(value))}" is not a number`, rangeText(min, max, integer));
+		}
+		if (integer && !Number.isInteger(n)) this.fail(field, `${n} is not a whole number`, rangeText(min, max, integer));
+		if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
+			this.fail(field, `${n} is out of range`, rangeText(min, max, integer));
+		}
+		return n;
+	}
+
+	oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+		const text = typeof value === 'number' ? String(value) : value;
+		if (typeof text !== 'string' || !(allowed as readonly string[]).includes(text)) {
+			this.fail(field, `"${shorten(String(value))}" is not allowed`, `Use one of: ${allowed.join(', ')}`);
+		}
+		return text as T;
+	}
+
+	boolean(field: string, value: unknown): boolean {
+		if (typeof value !== 'boolean') this.fail(field, `"${shorten(String(value))}" is not true or false`, 'Use true or false');
+		return value;
+	}
+
+	httpUrl(field: string, value: unknown): string {
+		const text = typeof value === 'string' ? value.trim() : '';
+		if (!parseHttpUrl(text)) this.fail(field, `"${shorten(text)}" is not an http(s) URL`, 'Use a full URL starting with https://');
+		return text;
+	}
+}
+
+/** The model input from the node's `options` collection: fal's field names, only the fields the user set. */
+export function modelOptions(check: InputChecker, options: IDataObject): IDataObject {
+	const input: IDataObject = {};
+	const set = (key: string) => options[key] !== undefined && options[key] !== null && options[key] !== '';
+	if (set('guidanceScale')) input.guidance_scale = check.number('Guidance Scale', options.guidanceScale, LIMITS.guidanceScale);
+	if (set('numImages')) input.num_images = check.number('Number of Images', options.numImages, { ...LIMITS.numImages, integer: true });
+	if (set('outputFormat')) input.output_format = check.oneOf('Output Format', options.outputFormat, OUTPUT_FORMATS);
+	// fal's schema types safety_tolerance as a string: a number is a (billed) 422.
+	if (set('safetyTolerance')) input.safety_tolerance = check.oneOf('Safety Tolerance', options.safetyTolerance, SAFETY_TOLERANCES);
+	if (set('seed')) input.seed = check.number('Seed', options.seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+	if (set('aspectRatio')) input.aspect_ratio = check.oneOf('Aspect Ratio', options.aspectRatio, ASPECT_RATIOS);
+	if (set('syncMode')) input.sync_mode = check.boolean('Sync Mode', options.syncMode);
+	if (set('enhancePrompt')) input.enhance_prompt = check.boolean('Enhance Prompt', options.enhancePrompt);
+	return input;
+}
+
+/** The waiting and output controls from the `options` collection, with defaults applied and checked. */
+export interface RunControls {
+	timeoutMs: number;
+	onTimeout: 'fail' | 'outputHandle' | 'cancel';
+	downloadImages: boolean;
+	binaryPropertyOutput: string;
+	webhookUrl?: string;
+}
+
+export function runControls(check: InputChecker, options: IDataObject): RunControls {
+	const timeout = options.timeout ?? LIMITS.timeout.default;
+	const binaryPropertyOutput = options.binaryPropertyOutput ?? 'data';
+	if (typeof binaryPropertyOutput !== 'string' || !/^[A-Za-z0-9_-]+$/.test(binaryPropertyOutput)) {
+		check.fail('Put Output Images In Field', `"${String(binaryPropertyOutput)}" is not a field name`, 'Use letters, digits, _ or -, e.g. data');
+	}
+	return {
+		timeoutMs: check.number('Timeout', timeout, { min: LIMITS.timeout.min }) * 1000,
+		onTimeout: check.oneOf('On Timeout', options.onTimeout ?? 'fail', ['fail', 'outputHandle', 'cancel'] as const),
+		downloadImages: options.downloadImages === undefined ? true : check.boolean('Download Images', options.downloadImages),
+		binaryPropertyOutput,
+		webhookUrl: options.webhookUrl ? check.httpUrl('Webhook URL', options.webhookUrl) : undefined,
+	};
+}
+
+/** The image type of a buffer from its first bytes, for binary data whose MIME type is missing or generic. */
+export function sniffImageType(bytes: Uint8Array): string | undefined {
+	const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
+	if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png';
+	if (starts(0xff, 0xd8, 0xff)) return 'image/jpeg';
+	if (starts(0x47, 0x49, 0x46, 0x38)) return 'image/gif';
+	const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+	if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+	if (ascii(4, 8) === 'ftyp' && /^avi[fs]$/.test(ascii(8, 12))) return 'image/avif';
+	return undefined;
+}
+
+export function acceptedTypesText(): string {
+	return 'JPEG, PNG, WebP, GIF or AVIF';
+}
+
+function rangeText(min?: number, max?: number, integer?: boolean): string {
+	const kind = integer ? 'a whole number' : 'a number';
+	if (min !== undefined && max !== undefined) return `Use ${kind} from ${min} to ${max}`;
+	if (min !== undefined) return `Use ${kind} of at least ${min}`;
+	return `Use ${kind}`;
+}
+
+function shorten(text: string): string {
+	return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

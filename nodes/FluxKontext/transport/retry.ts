@@ -1,0 +1,73 @@
+/**
+ * When to retry a request to fal's queue, and how long to wait first. Reads (status, result, cancel, image
+ * downloads) retry transient failures; a submit retries only where fal proves nothing was queued, so that a
+ * paid job is never queued twice.
+ */
+
+export type RequestKind = 'submit' | 'read';
+
+/** HTTP statuses fal's own clients treat as transient. */
+const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+/** Socket-level failures where the server may be momentarily unreachable. */
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+/** The subset that proves a request never reached the server (nothing can have been queued). */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED']);
+
+export interface RetryPolicy {
+	/** Retries after the first attempt. */
+	retries: number;
+	baseMs: number;
+	maxMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseMs: 500, maxMs: 30_000 };
+
+export function shouldRetry(
+	kind: RequestKind,
+	failure: { status?: number; code?: string; headers?: Record<string, unknown> },
+): boolean {
+	if (failure.status !== undefined) {
+		if (kind === 'submit') return failure.status === 429;
+		// A 504 because the user's own X-Fal-Request-Timeout passed is final (fal's clients agree).
+		if (failure.status === 504 && headerValue(failure.headers, 'x-fal-request-timeout-type') === 'user') return false;
+		return TRANSIENT_STATUSES.has(failure.status);
+	}
+	if (!failure.code) return false;
+	return kind === 'submit' ? NOT_SENT_CODES.has(failure.code) : TRANSIENT_CODES.has(failure.code);
+}
+
+/**
+ * Milliseconds to wait before retry number `attempt` (1-based): the server's Retry-After when it gives one,
+ * otherwise exponential backoff with ±25% jitter, both capped at the policy's maximum.
+ */
+export function retryDelayMs(
+	attempt: number,
+	headers: Record<string, unknown> | undefined,
+	policy: RetryPolicy = DEFAULT_RETRY,
+	random: () => number = Math.random,
+	now: number = Date.now(),
+): number {
+	const retryAfter = parseRetryAfter(headerValue(headers, 'retry-after'), now);
+	if (retryAfter !== undefined) return Math.min(retryAfter, policy.maxMs);
+	const exponential = policy.baseMs * 2 ** (attempt - 1);
+	const jitter = 1 + (random() * 2 - 1) * 0.25;
+	return Math.min(Math.round(exponential * jitter), policy.maxMs);
+}
+
+/** Retry-After in milliseconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+	if (value === undefined || value.trim() === '') return undefined;
+	const text = value.trim();
+	if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+	const date = Date.parse(text);
+	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function headerValue(headers: Record<string, unknown> | undefined, name: string): string | undefined {
+	if (!headers) return undefined;
+	const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+	const value = key === undefined ? undefined : headers[key];
+	if (Array.isArray(value)) return value.length ? String(value[0]) : undefined;
+	return value === undefined || value === null ? undefined : String(value);
+}

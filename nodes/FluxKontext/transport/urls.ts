@@ -1,0 +1,84 @@
+import { FAL_APP } from '../helpers/constants';
+
+/** Parses an absolute http(s) URL, or returns undefined. */
+export function parseHttpUrl(value: string): URL | undefined {
+	try {
+		const url = new URL(value);
+		return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** The configured base URL without trailing slashes (a gateway may mount fal's paths under a prefix). */
+export function normalizeBaseUrl(baseUrl: string): string {
+	return baseUrl.trim().replace(/\/+$/, '');
+}
+
+export function sameOrigin(a: string, b: string): boolean {
+	const ua = parseHttpUrl(a);
+	const ub = parseHttpUrl(b);
+	return !!ua && !!ub && ua.origin === ub.origin;
+}
+
+/**
+ * Moves a URL that fal (or a gateway passing fal's answer through) handed back onto the configured base URL.
+ * Gateways return `https://queue.fal.run/...` and expect the client to call their own host instead; the token
+ * must never follow the URL a response names to another host.
+ */
+export function rebase(url: string, baseUrl: string): string {
+	const base = normalizeBaseUrl(baseUrl);
+	if (url.startsWith(base + '/')) return url;
+	const parsed = parseHttpUrl(url);
+	if (!parsed) return url;
+	const basePath = parseHttpUrl(base)?.pathname.replace(/\/+$/, '') ?? '';
+	// A URL on another origin may already carry the gateway's prefix; never add it twice.
+	const path = basePath && parsed.pathname.startsWith(basePath + '/') ? parsed.pathname.slice(basePath.length) : parsed.pathname;
+	return `${base}${path}${parsed.search}`;
+}
+
+export interface JobUrls {
+	status_url: string;
+	response_url: string;
+	cancel_url: string;
+}
+
+/** The three URLs of a request, built from its id (used when no submit answer is at hand: the Request resource). */
+export function urlsForRequest(baseUrl: string, requestId: string): JobUrls {
+	const response = `${normalizeBaseUrl(baseUrl)}/${FAL_APP}/requests/${encodeURIComponent(requestId)}`;
+	return { response_url: response, status_url: `${response}/status`, cancel_url: `${response}/cancel` };
+}
+
+/** The URLs of a submitted job: fal's own, rebased onto the base URL; built from the id where one is missing. */
+export function urlsFromSubmit(
+	baseUrl: string,
+	requestId: string,
+	answer: Partial<Record<keyof JobUrls, unknown>>,
+): JobUrls {
+	const built = urlsForRequest(baseUrl, requestId);
+	const pick = (key: keyof JobUrls) => {
+		const value = answer[key];
+		return typeof value === 'string' && parseHttpUrl(value) ? rebase(value, baseUrl) : built[key];
+	};
+	return { status_url: pick('status_url'), response_url: pick('response_url'), cancel_url: pick('cancel_url') };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A request id as fal issues them (a UUID), or extracted from one of its queue URLs
+ * (`.../requests/{id}[/status]`), so that a pasted status URL works too. Undefined when it is neither.
+ */
+export function parseRequestId(value: unknown): string | undefined {
+	if (typeof value !== 'string') return undefined;
+	const text = value.trim();
+	if (UUID.test(text)) return text.toLowerCase();
+	const fromUrl = /\/requests\/([0-9a-f-]{36})(?:[/?#]|$)/i.exec(text)?.[1];
+	return fromUrl && UUID.test(fromUrl) ? fromUrl.toLowerCase() : undefined;
+}
+
+/** Whether the base URL names fal's own hosts (fal.run, fal.ai or a subdomain): they expect `Key`, gateways `Bearer`. */
+export function isFalHost(baseUrl: string): boolean {
+	const host = parseHttpUrl(baseUrl)?.hostname.toLowerCase() ?? '';
+	return /(^|\.)fal\.(run|ai)$/.test(host);
+}
