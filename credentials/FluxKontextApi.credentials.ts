@@ -55,25 +55,25 @@ export class FluxKontextApi implements ICredentialType {
 	};
 
 	/**
-	 * Asks for the status of a request that cannot exist: a rejected token gets 401/403, an accepted one a 404
-	 * (or another answer about the request). No job is started, nothing is billed.
+	 * Asks for the status of a request that cannot exist. No job is started, nothing is billed. A rejected
+	 * token gets 401 (403 for a locked account); an accepted one gets an answer about the request (404), which
+	 * counts as success here: only 401 and 403 are errors.
 	 */
 	test: ICredentialTestRequest = {
 		request: {
 			baseURL: '={{ String($credentials.baseUrl || "https://queue.fal.run").trim().replace(/\\/+$/, "") }}',
 			url: '/fal-ai/flux-pro/requests/00000000-0000-4000-8000-000000000000/status',
 			method: 'GET',
-			ignoreHttpStatusErrors: true,
-			returnFullResponse: true,
+			ignoreHttpStatusErrors: { ignore: true, except: [401, 403] },
 		},
 		rules: [
 			{
-				type: 'responseSuccessBody',
-				properties: { key: 'statusCode', value: 401, message: 'The token was rejected (401). Check the API key and the Auth Scheme.' },
+				type: 'responseCode',
+				properties: { value: 401, message: 'The token was rejected (401). Check the API key and the Auth Scheme.' },
 			},
 			{
-				type: 'responseSuccessBody',
-				properties: { key: 'statusCode', value: 403, message: 'The token was refused (403): the account may be locked or out of balance.' },
+				type: 'responseCode',
+				properties: { value: 403, message: 'The token was refused (403): the account may be locked or out of balance.' },
 			},
 		],
 	};

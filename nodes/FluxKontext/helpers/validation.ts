@@ -38,8 +38,12 @@ export class InputChecker {
 			if (!mime || !ACCEPTED_IMAGE_TYPES[mime]) {
 				this.fail(field, `is a data URL of type "${mime ?? 'unknown'}"`, `Use an image of type ${acceptedTypesText()}`);
 			}
-			if (!/;base64,/i.test(text.slice(0, 100))) {
+			const payload = /;base64,(.*)$/is.exec(text)?.[1];
+			if (payload === undefined) {
 				this.fail(field, 'is a data URL that is not base64-encoded', 'Use a data URL of the form data:image/png;base64,...');
+			}
+			if (payload.length < 16 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(payload)) {
+				this.fail(field, 'is a data URL without valid image data', 'Use a data URL of the form data:image/png;base64,... holding the whole image');
 			}
 			return text;
 		}

@@ -76,9 +76,3 @@ export function parseRequestId(value: unknown): string | undefined {
 	const fromUrl = /\/requests\/([0-9a-f-]{36})(?:[/?#]|$)/i.exec(text)?.[1];
 	return fromUrl && UUID.test(fromUrl) ? fromUrl.toLowerCase() : undefined;
 }
-
-/** Whether the base URL names fal's own hosts (fal.run, fal.ai or a subdomain): they expect `Key`, gateways `Bearer`. */
-export function isFalHost(baseUrl: string): boolean {
-	const host = parseHttpUrl(baseUrl)?.hostname.toLowerCase() ?? '';
-	return /(^|\.)fal\.(run|ai)$/.test(host);
-}

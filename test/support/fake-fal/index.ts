@@ -1,0 +1,829 @@
+/**
+ * A fake fal.ai queue server for tests, the demo and the benchmark.
+ *
+ * Two real `node:http` listeners on 127.0.0.1:
+ *  - `url`    the queue API (https://queue.fal.run): submit, status, status stream, result, cancel;
+ *  - `cdnUrl` a second origin serving the generated image files (like fal's media CDN), without auth.
+ *
+ * The protocol it follows is /work/shared/reference/fal-queue-protocol.md. In short:
+ *
+ *   POST /fal-ai/flux-pro/kontext[/...]            -> 200 {status:'IN_QUEUE', request_id, *_url}
+ *   GET  /fal-ai/flux-pro/requests/{id}/status     -> 202 IN_QUEUE | 202 IN_PROGRESS | 200 COMPLETED
+ *   GET  /fal-ai/flux-pro/requests/{id}/status/stream -> text/event-stream of the same, ends after COMPLETED
+ *   GET  /fal-ai/flux-pro/requests/{id}            -> the model's answer (200 output | 422 | 503 ...)
+ *   PUT  /fal-ai/flux-pro/requests/{id}/cancel     -> 202 | 400 | 404
+ *
+ * Note the request URLs keep only `{owner}/{app}`: the endpoint's sub-path is dropped.
+ * Anything marked GUESS below is not confirmed by fal's documentation.
+ */
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
+import { randomInt, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Agent, request as undiciRequest } from 'undici';
+
+import { JPEG_IMAGE, pngOfSize, type ImageFile } from './images';
+import { KONTEXT_ENDPOINTS, validateKontextInput } from './schema';
+
+export { makePng, TINY_JPEG, crc32 } from './images';
+export { KONTEXT_ENDPOINTS, validateKontextInput, type ValidationIssue } from './schema';
+
+export const VALID_TOKEN = 'test-token';
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------
+
+export interface FakeFalOptions {
+	/** Accepted tokens. Default ['test-token']. */
+	tokens?: string[];
+	/** 'key' accepts only `Authorization: Key <t>`, 'bearer' only `Bearer <t>`, 'any' both. Default 'any'. */
+	authScheme?: 'key' | 'bearer' | 'any';
+	/** Origin written into status_url/response_url/cancel_url of submit & status answers. Default: this server's own url (like fal). Gateways hand back 'https://queue.fal.run'. */
+	publicBaseUrl?: string;
+	/** Timing of a job from its input (the JSON body) and its submit order (0-based). Default () => ({ queueMs: 20, runMs: 50 }). */
+	timing?: (input: Record<string, unknown>, index: number) => { queueMs: number; runMs: number };
+	/** Whether GET .../status/stream is offered. 'ok' (default) | '404' | '405' | 'break' (sends the first event then destroys the socket without COMPLETED). */
+	stream?: 'ok' | '404' | '405' | 'break';
+	/** ms between `: ping` comments on the stream. Default 1000. */
+	pingMs?: number;
+	/** Size in bytes of each generated PNG (approximately; incompressible content). Default: small (8x8, ~270 bytes). */
+	pngBytes?: number;
+}
+
+/** The options in force: every default filled in except `pngBytes` (undefined = small PNGs). */
+export type ResolvedFakeFalOptions = Required<Omit<FakeFalOptions, 'pngBytes'>> & Pick<FakeFalOptions, 'pngBytes'>;
+
+export type RequestKind = 'submit' | 'status' | 'stream' | 'result' | 'cancel' | 'file' | 'other';
+
+export interface RecordedRequest {
+	method: string;
+	/** Path without the query string. */
+	path: string;
+	query: Record<string, string>;
+	/** Lower-cased names, as Node gives them. */
+	headers: Record<string, string | string[] | undefined>;
+	/** Parsed JSON body; the raw text if it was not JSON; undefined if empty. */
+	body?: unknown;
+	/** performance.now() when the request arrived. */
+	at: number;
+	kind: RequestKind;
+}
+
+export interface Fault {
+	kind: RequestKind;
+	/** How many requests of that kind it answers. Default 1. */
+	times?: number;
+	/** Default 500. */
+	status?: number;
+	/** Sent as JSON; a string is sent as is (text/plain unless `headers` say otherwise). Default {"detail":"Internal Server Error"}. */
+	body?: unknown;
+	headers?: Record<string, string>;
+	/** Destroy the socket (TCP RST) instead of answering. */
+	reset?: boolean;
+}
+
+export interface Job {
+	id: string;
+	/** e.g. 'fal-ai/flux-pro/kontext/max' */
+	endpoint: string;
+	input: Record<string, unknown>;
+	submittedAt: number;
+	queueMs: number;
+	runMs: number;
+	state: 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED' | 'CANCELLED';
+	completedAt?: number;
+	/** First time the result was fetched after completion. */
+	resultFetchedAt?: number;
+	webhookUrl?: string;
+	failure?: { error: string; error_type: string; status: number };
+}
+
+export interface WebhookDelivery {
+	url: string;
+	body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+	/** HTTP status the receiver answered with. */
+	status?: number;
+	/** Why the delivery failed (connection refused, timeout...). */
+	error?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internals
+// ---------------------------------------------------------------------------------------------
+
+interface LogEntry {
+	message: string;
+	level: 'INFO';
+	source: 'user';
+	timestamp: string;
+}
+
+/** What GET .../requests/{id} answers once the job is over: the model's own status, headers and body. */
+interface Outcome {
+	status: number;
+	headers: Record<string, string>;
+	body: unknown;
+	/** Files served by the CDN listener for this job (empty for failures and sync_mode). */
+	files: ImageFile[];
+}
+
+/** Per-job state the public `Job` does not show. */
+interface JobRuntime {
+	logs: LogEntry[];
+	timers: Set<NodeJS.Timeout>;
+	outcome?: Outcome;
+	/** Stream subscribers; `change` is what happened. */
+	listeners: Set<(change: 'state' | 'log') => void>;
+}
+
+const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
+	tokens: [VALID_TOKEN],
+	authScheme: 'any',
+	publicBaseUrl: '', // filled in with the server's own url
+	timing: () => ({ queueMs: 20, runMs: 50 }),
+	stream: 'ok',
+	pingMs: 1000,
+	pngBytes: undefined,
+};
+
+const DEFAULT_FAILURE = { error: 'Runner disconnected', error_type: 'runner_disconnected', status: 503 };
+
+const DETAIL = {
+	unauthorized: { detail: 'No user found for Key ID and Secret' },
+	appNotFound: { detail: 'Application not found' },
+	requestNotFound: { detail: 'Request not found' },
+	notFound: { detail: 'Not Found' },
+	methodNotAllowed: { detail: 'Method Not Allowed' },
+	inProgress: { detail: 'Request is still in progress' },
+	// GUESS: fal's answer for the result of a request cancelled before it ran is undocumented.
+	cancelled: { detail: 'Request was cancelled' },
+};
+
+/** `/{owner}/{app}/requests/{id}[/status[/stream] | /cancel]`: exactly two segments before `requests`. */
+const REQUEST_ROUTE = /^\/([^/]+)\/([^/]+)\/requests\/([^/]+)(\/status\/stream|\/status|\/cancel)?\/?$/;
+
+/** Kind of a request from its method and path alone, also for paths no route matches (the sub-path bug). */
+function classify(method: string, path: string): RequestKind {
+	if (method === 'POST') return 'submit';
+	const m = /\/requests\/[^/]+(\/status\/stream|\/status|\/cancel)?\/?$/.exec(path);
+	if (!m) return 'other';
+	if (method === 'PUT' && m[1] === '/cancel') return 'cancel';
+	if (method === 'GET') {
+		if (m[1] === '/status/stream') return 'stream';
+		if (m[1] === '/status') return 'status';
+		if (m[1] === undefined) return 'result';
+	}
+	return 'other';
+}
+
+/** `fal-ai/flux-pro/kontext/max` -> `fal-ai/flux-pro` */
+const appIdOf = (endpoint: string): string => endpoint.split('/').slice(0, 2).join('/');
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+	const text = JSON.stringify(body);
+	res.writeHead(status, {
+		'content-type': 'application/json',
+		'content-length': String(Buffer.byteLength(text)),
+		...headers,
+	});
+	res.end(text);
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+	return new Promise((resolve) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c: Buffer) => chunks.push(c));
+		req.on('end', () => resolve(Buffer.concat(chunks)));
+		req.on('error', () => resolve(Buffer.concat(chunks)));
+	});
+}
+
+/** Parses a body as JSON: `{ ok: true, value }`, or `{ ok: false }` with the raw text as value. */
+function parseJson(raw: Buffer): { ok: boolean; value: unknown } {
+	if (raw.length === 0) return { ok: false, value: undefined };
+	const text = raw.toString('utf8');
+	try {
+		return { ok: true, value: JSON.parse(text) };
+	} catch {
+		return { ok: false, value: text };
+	}
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+	typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function listen(server: http.Server): Promise<string> {
+	return new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			server.off('error', reject);
+			const address = server.address();
+			if (address === null || typeof address === 'string') return reject(new Error('no TCP address'));
+			resolve(`http://127.0.0.1:${address.port}`);
+		});
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+// ---------------------------------------------------------------------------------------------
+
+export class FakeFal {
+	/** The queue API: 'http://127.0.0.1:PORT'. */
+	readonly url: string;
+	/** The CDN serving result files: another port, so another origin. */
+	readonly cdnUrl: string;
+	/** Options in force; change them freely between (or during) tests. `reset()` restores the start values. */
+	options: ResolvedFakeFalOptions;
+	/** Every request to the queue listener, in arrival order (faulted ones included). */
+	requests: RecordedRequest[] = [];
+	/** Every request to the CDN listener. */
+	cdnRequests: RecordedRequest[] = [];
+	/** Jobs by request id, in submit order. */
+	jobs = new Map<string, Job>();
+	/** Webhook deliveries attempted, in the order they finished. */
+	webhooks: WebhookDelivery[] = [];
+
+	private readonly startOptions: ResolvedFakeFalOptions;
+	private readonly runtimes = new Map<string, JobRuntime>();
+	private readonly faults = new Map<RequestKind, Array<{ fault: Fault; left: number }>>();
+	private pendingFailures: Array<NonNullable<Job['failure']>> = [];
+	private submitCount = 0;
+	/** Bumped by reset(), so work started before it does not leak into the new test's records. */
+	private generation = 0;
+	private stopped = false;
+
+	/** Every live timer (job lifecycle, pings, stream breaks), so stop() can clear them. */
+	private readonly timers = new Set<NodeJS.Timeout>();
+	private readonly openStreams = new Set<http.ServerResponse>();
+	private readonly sockets = new Set<Socket>();
+	private readonly deliveries = new Set<Promise<void>>();
+	/** Own dispatcher for webhook deliveries, destroyed by stop(). */
+	private readonly webhookAgent = new Agent({ connect: { timeout: 5000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+
+	static async start(options: FakeFalOptions = {}): Promise<FakeFal> {
+		const queue = http.createServer();
+		const cdn = http.createServer();
+		const [url, cdnUrl] = await Promise.all([listen(queue), listen(cdn)]);
+		return new FakeFal(queue, cdn, url, cdnUrl, options);
+	}
+
+	private constructor(
+		private readonly queueServer: http.Server,
+		private readonly cdnServer: http.Server,
+		url: string,
+		cdnUrl: string,
+		options: FakeFalOptions,
+	) {
+		this.url = url;
+		this.cdnUrl = cdnUrl;
+		const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+		this.startOptions = { ...DEFAULT_OPTIONS, publicBaseUrl: url, ...defined };
+		this.options = { ...this.startOptions, tokens: [...this.startOptions.tokens] };
+
+		for (const server of [queueServer, cdnServer]) {
+			server.on('connection', (socket: Socket) => {
+				this.sockets.add(socket);
+				socket.on('close', () => this.sockets.delete(socket));
+			});
+		}
+		queueServer.on('request', (req, res) => void this.handle(req, res, 'queue'));
+		cdnServer.on('request', (req, res) => void this.handle(req, res, 'cdn'));
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Test controls
+	// -----------------------------------------------------------------------------------------
+
+	/** Queue a fault for the next `times` requests of that kind (FIFO per kind). */
+	inject(fault: Fault): void {
+		const queue = this.faults.get(fault.kind) ?? [];
+		queue.push({ fault, left: fault.times ?? 1 });
+		this.faults.set(fault.kind, queue);
+	}
+
+	/** The next n submitted jobs end COMPLETED with an error (default: runner_disconnected, result 503). */
+	failNextJobs(n: number, failure: { error?: string; error_type?: string; status?: number } = {}): void {
+		for (let i = 0; i < n; i++) this.pendingFailures.push({ ...DEFAULT_FAILURE, ...failure });
+	}
+
+	/** Clear records, jobs (and their timers and streams), webhooks and faults; options back to the start values. */
+	reset(): void {
+		this.generation++;
+		for (const rt of this.runtimes.values()) this.clearJobTimers(rt);
+		for (const res of this.openStreams) res.destroy();
+		this.openStreams.clear();
+		this.requests.length = 0;
+		this.cdnRequests.length = 0;
+		this.jobs.clear();
+		this.runtimes.clear();
+		this.webhooks.length = 0;
+		this.faults.clear();
+		this.pendingFailures = [];
+		this.submitCount = 0;
+		this.options = { ...this.startOptions, tokens: [...this.startOptions.tokens] };
+	}
+
+	/**
+	 * Resolves when every webhook delivery has been attempted: those under way, and those of jobs with
+	 * `fal_webhook` that are still queued or running (it waits for them to complete).
+	 */
+	async webhooksSettled(): Promise<void> {
+		for (;;) {
+			if (this.deliveries.size > 0) {
+				await Promise.allSettled([...this.deliveries]);
+				continue;
+			}
+			const waiting = [...this.jobs.values()].some(
+				(job) => job.webhookUrl !== undefined && (job.state === 'IN_QUEUE' || job.state === 'IN_PROGRESS'),
+			);
+			if (!waiting || this.stopped) return;
+			await new Promise((resolve) => setTimeout(resolve, 5));
+		}
+	}
+
+	/** Close both listeners, open streams and keep-alive sockets; clear every timer; abort webhook deliveries. */
+	async stop(): Promise<void> {
+		if (this.stopped) return;
+		this.stopped = true;
+		for (const timer of this.timers) clearTimeout(timer);
+		this.timers.clear();
+		for (const res of this.openStreams) res.destroy();
+		this.openStreams.clear();
+		const closed = Promise.all(
+			[this.queueServer, this.cdnServer].map(
+				(server) => new Promise<void>((resolve) => server.close(() => resolve())),
+			),
+		);
+		for (const socket of this.sockets) socket.destroy();
+		this.sockets.clear();
+		await closed;
+		await this.webhookAgent.destroy().catch(() => undefined);
+		await Promise.allSettled([...this.deliveries]);
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Request entry point: record, fault, then route
+	// -----------------------------------------------------------------------------------------
+
+	private async handle(req: http.IncomingMessage, res: http.ServerResponse, listener: 'queue' | 'cdn'): Promise<void> {
+		const at = performance.now();
+		const raw = await readBody(req);
+		const method = req.method ?? 'GET';
+		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+		const path = url.pathname;
+		const json = parseJson(raw);
+		const kind: RequestKind = listener === 'cdn' ? 'file' : classify(method, path);
+		const record: RecordedRequest = {
+			method,
+			path,
+			query: Object.fromEntries(url.searchParams),
+			headers: { ...req.headers },
+			body: json.value,
+			at,
+			kind,
+		};
+		(listener === 'cdn' ? this.cdnRequests : this.requests).push(record);
+
+		try {
+			const fault = this.takeFault(kind);
+			if (fault) return this.answerFault(res, fault);
+
+			if (listener === 'cdn') return this.serveFile(req, res, path);
+
+			if (!this.authorized(req.headers.authorization)) return sendJson(res, 401, DETAIL.unauthorized);
+
+			if (kind === 'submit') return this.submit(res, path, url.searchParams, json);
+
+			const route = REQUEST_ROUTE.exec(path);
+			if (!route || kind === 'other') {
+				// This is also where a status URL that kept the endpoint's sub-path ends up
+				// (/fal-ai/flux-pro/kontext/requests/{id}/status): fal only routes {owner}/{app}.
+				// GUESS: the body of that 404.
+				if (method === 'GET' || method === 'PUT') return sendJson(res, 404, DETAIL.notFound);
+				return sendJson(res, 405, DETAIL.methodNotAllowed);
+			}
+			const [, owner, app, id] = route;
+			const job = this.jobs.get(id);
+			const found = job !== undefined && appIdOf(job.endpoint) === `${owner}/${app}` ? job : undefined;
+
+			switch (kind) {
+				case 'status':
+					return this.status(res, found, url.searchParams);
+				case 'stream':
+					return this.stream(res, found, url.searchParams);
+				case 'result':
+					return this.result(res, found);
+				case 'cancel':
+					return this.cancel(res, found);
+			}
+		} catch (error) {
+			if (!res.headersSent) sendJson(res, 500, { detail: `fake-fal internal error: ${(error as Error).message}` });
+			else res.destroy();
+		}
+	}
+
+	private takeFault(kind: RequestKind): Fault | undefined {
+		const queue = this.faults.get(kind);
+		const entry = queue?.[0];
+		if (!queue || !entry) return undefined;
+		entry.left--;
+		if (entry.left <= 0) queue.shift();
+		return entry.fault;
+	}
+
+	private answerFault(res: http.ServerResponse, fault: Fault): void {
+		if (fault.reset) {
+			// An RST, so the client sees ECONNRESET rather than a clean close.
+			const socket = res.socket;
+			if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+			else res.destroy();
+			return;
+		}
+		const status = fault.status ?? 500;
+		const body = fault.body ?? { detail: 'Internal Server Error' };
+		if (typeof body === 'string') {
+			res.writeHead(status, {
+				'content-type': 'text/plain; charset=utf-8',
+				'content-length': String(Buffer.byteLength(body)),
+				...fault.headers,
+			});
+			res.end(body);
+			return;
+		}
+		sendJson(res, status, body, fault.headers);
+	}
+
+	/** `Authorization: Key <token>` (fal) or `Bearer <token>` (gateways), as `authScheme` allows. */
+	private authorized(header: string | undefined): boolean {
+		const m = /^(\S+)\s+(.+)$/.exec(header ?? '');
+		if (!m) return false;
+		const scheme = m[1].toLowerCase();
+		const token = m[2].trim();
+		const { authScheme, tokens } = this.options;
+		const schemeOk = authScheme === 'any' ? scheme === 'key' || scheme === 'bearer' : scheme === authScheme;
+		return schemeOk && tokens.includes(token);
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Submit and the job lifecycle
+	// -----------------------------------------------------------------------------------------
+
+	private submit(
+		res: http.ServerResponse,
+		path: string,
+		query: URLSearchParams,
+		json: { ok: boolean; value: unknown },
+	): void {
+		const endpoint = path.replace(/^\/+|\/+$/g, '');
+		if (!(endpoint in KONTEXT_ENDPOINTS)) return sendJson(res, 404, DETAIL.appNotFound);
+		if (!json.ok || !isPlainObject(json.value)) {
+			return sendJson(res, 400, { detail: 'Request body must be a JSON object' });
+		}
+		// The input is not validated here: fal validates when the job runs (see outcomeOf).
+		const input = json.value;
+		const { queueMs, runMs } = this.options.timing(input, this.submitCount++);
+		const job: Job = {
+			id: randomUUID(),
+			endpoint,
+			input,
+			submittedAt: performance.now(),
+			queueMs,
+			runMs,
+			state: 'IN_QUEUE',
+			webhookUrl: query.get('fal_webhook') ?? undefined,
+			failure: this.pendingFailures.shift(),
+		};
+		const queuePosition = this.queuePosition(job);
+		this.jobs.set(job.id, job);
+		this.runtimes.set(job.id, { logs: [], timers: new Set(), listeners: new Set() });
+		this.after(job, queueMs, () => this.startRunning(job));
+
+		const urls = this.urlsOf(job);
+		sendJson(res, 200, {
+			status: 'IN_QUEUE',
+			request_id: job.id,
+			response_url: urls.response_url,
+			status_url: urls.status_url,
+			cancel_url: urls.cancel_url,
+			logs: null,
+			metrics: {},
+			queue_position: queuePosition,
+		});
+	}
+
+	private startRunning(job: Job): void {
+		if (job.state !== 'IN_QUEUE') return;
+		job.state = 'IN_PROGRESS';
+		this.addLog(job, `Starting FLUX.1 Kontext inference (${job.endpoint})`);
+		this.notify(job, 'state');
+		const n = typeof job.input.num_images === 'number' ? job.input.num_images : 1;
+		this.after(job, job.runMs / 2, () => {
+			this.addLog(job, `Generating ${n} image(s)`);
+			this.notify(job, 'log');
+		});
+		this.after(job, job.runMs, () => this.complete(job));
+	}
+
+	private complete(job: Job): void {
+		if (job.state !== 'IN_PROGRESS') return;
+		const rt = this.runtime(job);
+		job.state = 'COMPLETED';
+		job.completedAt = performance.now();
+		rt.outcome = this.outcomeOf(job);
+		this.notify(job, 'state');
+		if (job.webhookUrl !== undefined) this.deliverWebhook(job, job.webhookUrl, rt.outcome);
+	}
+
+	/** What the model answers: the injected failure, else a 422 for bad input, else the images. */
+	private outcomeOf(job: Job): Outcome {
+		if (job.failure) {
+			const { error, error_type, status } = job.failure;
+			return {
+				status,
+				headers: { 'X-Fal-Error-Type': error_type },
+				body: { detail: error, error_type },
+				files: [],
+			};
+		}
+		const issues = validateKontextInput(KONTEXT_ENDPOINTS[job.endpoint], job.input);
+		if (issues.length > 0) return { status: 422, headers: {}, body: { detail: issues }, files: [] };
+
+		const input = job.input;
+		const count = typeof input.num_images === 'number' ? input.num_images : 1;
+		const image = input.output_format === 'png' ? pngOfSize(this.options.pngBytes) : JPEG_IMAGE;
+		const syncMode = input.sync_mode === true;
+		const images = Array.from({ length: count }, (_, n) => ({
+			url: syncMode
+				? `data:${image.contentType};base64,${image.bytes.toString('base64')}`
+				: `${this.cdnUrl}/files/${job.id}/${n}.${image.extension}`,
+			width: image.width,
+			height: image.height,
+			content_type: image.contentType,
+			file_name: `${n}.${image.extension}`,
+			file_size: image.bytes.length,
+		}));
+		return {
+			status: 200,
+			headers: {},
+			body: {
+				images,
+				timings: { inference: job.runMs / 1000 },
+				seed: typeof input.seed === 'number' ? input.seed : randomInt(0, 2 ** 32),
+				has_nsfw_concepts: images.map(() => false),
+				prompt: input.prompt,
+			},
+			// sync_mode results are not kept in fal's storage: nothing to download.
+			files: syncMode ? [] : images.map(() => image),
+		};
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Status, stream, result, cancel
+	// -----------------------------------------------------------------------------------------
+
+	private status(res: http.ServerResponse, job: Job | undefined, query: URLSearchParams): void {
+		if (!job) return sendJson(res, 404, DETAIL.requestNotFound);
+		const body = this.statusBody(job, wantsLogs(query));
+		sendJson(res, body.status === 'COMPLETED' ? 200 : 202, body);
+	}
+
+	/** Server-sent events: the current status now, then at every change; ends after COMPLETED. */
+	private stream(res: http.ServerResponse, job: Job | undefined, query: URLSearchParams): void {
+		const mode = this.options.stream;
+		if (mode === '404') return sendJson(res, 404, DETAIL.notFound);
+		if (mode === '405') return sendJson(res, 405, DETAIL.methodNotAllowed, { allow: 'POST' });
+		if (!job) return sendJson(res, 404, DETAIL.requestNotFound);
+
+		const logs = wantsLogs(query);
+		const rt = this.runtime(job);
+		res.writeHead(200, {
+			'content-type': 'text/event-stream',
+			'cache-control': 'no-cache',
+			connection: 'keep-alive',
+		});
+		this.openStreams.add(res);
+
+		const write = (text: string, done?: () => void): void => {
+			if (!res.writableEnded && !res.destroyed) res.write(text, done);
+		};
+		const send = (): boolean => {
+			const body = this.statusBody(job, logs);
+			write(`data: ${JSON.stringify(body)}\n\n`);
+			return body.status === 'COMPLETED';
+		};
+		const ping = setInterval(() => write(': ping\n\n'), this.options.pingMs);
+		this.timers.add(ping);
+		const listener = (change: 'state' | 'log'): void => {
+			if (change === 'log' && !logs) return;
+			if (send()) res.end();
+		};
+		res.on('close', () => {
+			clearInterval(ping);
+			this.timers.delete(ping);
+			rt.listeners.delete(listener);
+			this.openStreams.delete(res);
+		});
+
+		if (mode === 'break') {
+			// Send one event, then drop the connection as a misbehaving proxy would.
+			write(`data: ${JSON.stringify(this.statusBody(job, logs))}\n\n`, () => {
+				const timer = setTimeout(() => {
+					this.timers.delete(timer);
+					res.socket?.destroy();
+				}, 20);
+				this.timers.add(timer);
+			});
+			return;
+		}
+		if (send()) return void res.end();
+		rt.listeners.add(listener);
+	}
+
+	private result(res: http.ServerResponse, job: Job | undefined): void {
+		if (!job) return sendJson(res, 404, DETAIL.requestNotFound);
+		if (job.state === 'CANCELLED') return sendJson(res, 400, DETAIL.cancelled);
+		const outcome = this.runtime(job).outcome;
+		if (job.state !== 'COMPLETED' || !outcome) return sendJson(res, 400, DETAIL.inProgress);
+		job.resultFetchedAt ??= performance.now();
+		sendJson(res, outcome.status, outcome.body, outcome.headers);
+	}
+
+	private cancel(res: http.ServerResponse, job: Job | undefined): void {
+		if (!job) return sendJson(res, 404, { status: 'NOT_FOUND' });
+		switch (job.state) {
+			case 'IN_QUEUE':
+				// A queued job is removed from the queue.
+				this.clearJobTimers(this.runtime(job));
+				job.state = 'CANCELLED';
+				this.notify(job, 'state');
+				return sendJson(res, 202, { status: 'CANCELLATION_REQUESTED' });
+			case 'IN_PROGRESS':
+				// A running job is only signalled; this fake lets it complete, as fal may.
+				return sendJson(res, 202, { status: 'CANCELLATION_REQUESTED' });
+			default:
+				// GUESS for CANCELLED: a cancelled request counts as completed.
+				return sendJson(res, 400, { status: 'ALREADY_COMPLETED' });
+		}
+	}
+
+	/** The status JSON shared by GET .../status and the stream's events. */
+	private statusBody(job: Job, withLogs: boolean): Record<string, unknown> & { status: string } {
+		const rt = this.runtime(job);
+		const urls = this.urlsOf(job);
+		switch (job.state) {
+			case 'IN_QUEUE':
+				return { status: 'IN_QUEUE', request_id: job.id, queue_position: this.queuePosition(job), ...urls };
+			case 'IN_PROGRESS':
+				return { status: 'IN_PROGRESS', request_id: job.id, logs: withLogs ? rt.logs : null, ...urls };
+			case 'COMPLETED':
+				return {
+					status: 'COMPLETED',
+					request_id: job.id,
+					logs: withLogs ? rt.logs : null,
+					metrics: { inference_time: job.runMs / 1000 },
+					...urls,
+					// fal has no FAILED status: an infrastructure failure is COMPLETED with error fields.
+					// A validation failure (422) only shows when the result is fetched.
+					...(job.failure ? { error: job.failure.error, error_type: job.failure.error_type } : {}),
+				};
+			case 'CANCELLED':
+				// GUESS: fal has no CANCELLED status; we report COMPLETED with an error so pollers stop.
+				return {
+					status: 'COMPLETED',
+					request_id: job.id,
+					logs: withLogs ? rt.logs : null,
+					metrics: {},
+					...urls,
+					error: DETAIL.cancelled.detail,
+					error_type: 'request_cancelled',
+				};
+		}
+	}
+
+	/** Only `{owner}/{app}` of the endpoint: fal drops the sub-path. */
+	private urlsOf(job: Job): { response_url: string; status_url: string; cancel_url: string } {
+		const base = this.options.publicBaseUrl.replace(/\/+$/, '');
+		const responseUrl = `${base}/${appIdOf(job.endpoint)}/requests/${job.id}`;
+		return { response_url: responseUrl, status_url: `${responseUrl}/status`, cancel_url: `${responseUrl}/cancel` };
+	}
+
+	/** Queued jobs submitted before this one. */
+	private queuePosition(job: Job): number {
+		let ahead = 0;
+		for (const other of this.jobs.values()) {
+			if (other === job) break;
+			if (other.state === 'IN_QUEUE') ahead++;
+		}
+		return ahead;
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// CDN
+	// -----------------------------------------------------------------------------------------
+
+	/** GET /files/{request id}/{n}.{png|jpg}: the bytes of a completed job's image; no auth. */
+	private serveFile(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {
+		const m = /^\/files\/([^/]+)\/(\d+)\.(png|jpg)$/.exec(path);
+		const rt = m ? this.runtimes.get(m[1]) : undefined;
+		const file = m && rt?.outcome?.files[Number(m[2])];
+		if (!m || !file || file.extension !== m[3]) return sendJson(res, 404, DETAIL.notFound);
+		if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, DETAIL.methodNotAllowed);
+		res.writeHead(200, {
+			'content-type': file.contentType,
+			'content-length': String(file.bytes.length),
+			'cache-control': 'public, max-age=3600',
+		});
+		res.end(req.method === 'HEAD' ? undefined : file.bytes);
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Webhooks
+	// -----------------------------------------------------------------------------------------
+
+	/** One POST of the outcome to the job's `fal_webhook` (fal retries; this fake does not). Never throws. */
+	private deliverWebhook(job: Job, url: string, outcome: Outcome): void {
+		const ok = outcome.status >= 200 && outcome.status < 300;
+		const body = ok
+			? { request_id: job.id, gateway_request_id: job.id, status: 'OK', payload: outcome.body }
+			: {
+					request_id: job.id,
+					gateway_request_id: job.id,
+					status: 'ERROR',
+					error: `Invalid status code: ${outcome.status}`,
+					payload: outcome.body,
+				};
+		const delivery: WebhookDelivery = { url, body };
+		const generation = this.generation;
+		const attempt = (async () => {
+			try {
+				const response = await undiciRequest(url, {
+					method: 'POST',
+					dispatcher: this.webhookAgent,
+					// No keep-alive: the receiver (often a test's own server) can close without waiting.
+					reset: true,
+					headers: {
+						'content-type': 'application/json',
+						'x-fal-webhook-request-id': job.id,
+						'x-fal-webhook-user-id': 'fake-fal-user',
+						'x-fal-webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+						// Not signed: fal adds an ED25519 `x-fal-webhook-signature`.
+					},
+					body: JSON.stringify(body),
+				});
+				delivery.status = response.statusCode;
+				await response.body.dump();
+			} catch (error) {
+				delivery.error = (error as Error)?.message || String(error);
+			}
+			if (generation === this.generation) this.webhooks.push(delivery);
+		})();
+		this.deliveries.add(attempt);
+		void attempt.finally(() => this.deliveries.delete(attempt));
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Helpers
+	// -----------------------------------------------------------------------------------------
+
+	private runtime(job: Job): JobRuntime {
+		const rt = this.runtimes.get(job.id);
+		if (!rt) throw new Error(`no runtime for job ${job.id}`);
+		return rt;
+	}
+
+	/** A tracked timer belonging to a job; cleared by cancel, reset and stop. */
+	private after(job: Job, ms: number, fn: () => void): void {
+		const rt = this.runtime(job);
+		const timer = setTimeout(() => {
+			this.timers.delete(timer);
+			rt.timers.delete(timer);
+			fn();
+		}, Math.max(0, ms));
+		this.timers.add(timer);
+		rt.timers.add(timer);
+	}
+
+	private clearJobTimers(rt: JobRuntime): void {
+		for (const timer of rt.timers) {
+			clearTimeout(timer);
+			this.timers.delete(timer);
+		}
+		rt.timers.clear();
+	}
+
+	private addLog(job: Job, message: string): void {
+		this.runtime(job).logs.push({ message, level: 'INFO', source: 'user', timestamp: new Date().toISOString() });
+	}
+
+	private notify(job: Job, change: 'state' | 'log'): void {
+		for (const listener of [...this.runtime(job).listeners]) listener(change);
+	}
+}
+
+/** `?logs=1` (fal's clients send 1/0; true is accepted too). */
+function wantsLogs(query: URLSearchParams): boolean {
+	const value = query.get('logs');
+	return value === '1' || value === 'true';
+}

@@ -1,0 +1,127 @@
+import { SseParser } from '../../nodes/FluxKontext/helpers/sse';
+import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, shouldRetry } from '../../nodes/FluxKontext/transport/retry';
+import { parseRequestId, rebase, urlsFromSubmit } from '../../nodes/FluxKontext/transport/urls';
+import { sniffImageType } from '../../nodes/FluxKontext/helpers/validation';
+import { mapWithConcurrency } from '../../nodes/FluxKontext/helpers/pool';
+import { decodeDataUri } from '../../nodes/FluxKontext/helpers/binary';
+import { redact, validationProblems } from '../../nodes/FluxKontext/helpers/errors';
+import { endpointFor } from '../../nodes/FluxKontext/helpers/constants';
+
+describe('SseParser', () => {
+	it('yields data of complete events across chunk boundaries, skipping comments', () => {
+		const parser = new SseParser();
+		expect(parser.feed(': ping\n\ndata: {"a"')).toEqual([]);
+		expect(parser.feed(':1}\n')).toEqual([]);
+		expect(parser.feed('\ndata: x\r\n\r\ndata:y\ndata:z\n\n')).toEqual(['{"a":1}', 'x', 'y\nz']);
+	});
+
+	it('waits for the \\n of a \\r\\n split between chunks', () => {
+		const parser = new SseParser();
+		expect(parser.feed('data: a\r')).toEqual([]);
+		expect(parser.feed('\n\r\n')).toEqual(['a']);
+	});
+});
+
+describe('retry policy', () => {
+	it('retries reads on transient statuses and socket faults, submits only when nothing was queued', () => {
+		for (const status of [429, 500, 502, 503, 504]) expect(shouldRetry('read', { status })).toBe(true);
+		for (const status of [400, 401, 403, 404, 422]) expect(shouldRetry('read', { status })).toBe(false);
+		expect(shouldRetry('read', { status: 504, headers: { 'X-Fal-Request-Timeout-Type': 'user' } })).toBe(false);
+		expect(shouldRetry('read', { code: 'ECONNRESET' })).toBe(true);
+		expect(shouldRetry('submit', { status: 429 })).toBe(true);
+		for (const status of [500, 502, 503, 504]) expect(shouldRetry('submit', { status })).toBe(false);
+		expect(shouldRetry('submit', { code: 'ECONNRESET' })).toBe(false);
+		expect(shouldRetry('submit', { code: 'ECONNREFUSED' })).toBe(true);
+	});
+
+	it('honours Retry-After (seconds or date), else backs off exponentially with ±25% jitter', () => {
+		expect(retryDelayMs(1, { 'retry-after': '2' })).toBe(2000);
+		expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', Date.parse('Thu, 01 Jan 2026 00:00:00 GMT'))).toBe(10_000);
+		expect(retryDelayMs(1, undefined, DEFAULT_RETRY, () => 0.5)).toBe(500);
+		expect(retryDelayMs(3, undefined, DEFAULT_RETRY, () => 0.5)).toBe(2000);
+		expect(retryDelayMs(3, undefined, DEFAULT_RETRY, () => 0)).toBe(1500);
+		expect(retryDelayMs(3, undefined, DEFAULT_RETRY, () => 1)).toBe(2500);
+		expect(retryDelayMs(20, undefined, DEFAULT_RETRY, () => 1)).toBe(DEFAULT_RETRY.maxMs);
+		expect(retryDelayMs(1, { 'Retry-After': '9999' })).toBe(DEFAULT_RETRY.maxMs);
+	});
+});
+
+describe('URLs', () => {
+	const fal = 'https://queue.fal.run/fal-ai/flux-pro/requests/acf05732-7cb3-445b-9f39-fdaeccb1d730/status';
+	it('rebases fal URLs onto a gateway, keeping its path prefix once', () => {
+		expect(rebase(fal, 'https://gw.example.com/api/')).toBe(
+			'https://gw.example.com/api/fal-ai/flux-pro/requests/acf05732-7cb3-445b-9f39-fdaeccb1d730/status',
+		);
+		expect(rebase('https://gw.example.com/api/fal-ai/x', 'https://gw.example.com/api')).toBe('https://gw.example.com/api/fal-ai/x');
+		expect(rebase('https://other.example.com/api/fal-ai/x?logs=1', 'https://gw.example.com/api')).toBe('https://gw.example.com/api/fal-ai/x?logs=1');
+	});
+
+	it('builds missing URLs from the id, on owner/app only', () => {
+		const urls = urlsFromSubmit('https://gw.example.com', 'abc', { status_url: fal });
+		expect(urls.status_url).toBe('https://gw.example.com/fal-ai/flux-pro/requests/acf05732-7cb3-445b-9f39-fdaeccb1d730/status');
+		expect(urls.response_url).toBe('https://gw.example.com/fal-ai/flux-pro/requests/abc');
+		expect(urls.cancel_url).toBe('https://gw.example.com/fal-ai/flux-pro/requests/abc/cancel');
+	});
+
+	it('accepts request ids and URLs that contain one, nothing else', () => {
+		expect(parseRequestId(' ACF05732-7cb3-445b-9f39-fdaeccb1d730 ')).toBe('acf05732-7cb3-445b-9f39-fdaeccb1d730');
+		expect(parseRequestId(fal)).toBe('acf05732-7cb3-445b-9f39-fdaeccb1d730');
+		for (const bad of ['', 'abc', '../../etc', 42, undefined, { id: 1 }]) expect(parseRequestId(bad)).toBeUndefined();
+	});
+
+	it('maps models and kinds to fal endpoints', () => {
+		expect(endpointFor('pro', 'edit')).toBe('fal-ai/flux-pro/kontext');
+		expect(endpointFor('max', 'edit')).toBe('fal-ai/flux-pro/kontext/max');
+		expect(endpointFor('pro', 'textToImage')).toBe('fal-ai/flux-pro/kontext/text-to-image');
+		expect(endpointFor('max', 'textToImage')).toBe('fal-ai/flux-pro/kontext/max/text-to-image');
+		expect(endpointFor('max', 'multi')).toBe('fal-ai/flux-pro/kontext/max/multi');
+	});
+});
+
+describe('binary helpers', () => {
+	it('sniffs image types from magic bytes', () => {
+		expect(sniffImageType(Buffer.from('89504e470d0a1a0a0000', 'hex'))).toBe('image/png');
+		expect(sniffImageType(Buffer.from('ffd8ffe000104a464946', 'hex'))).toBe('image/jpeg');
+		expect(sniffImageType(Buffer.from('GIF89a....'))).toBe('image/gif');
+		expect(sniffImageType(Buffer.from('RIFF\0\0\0\0WEBPVP8 '))).toBe('image/webp');
+		expect(sniffImageType(Buffer.from('\0\0\0\x1cftypavif'))).toBe('image/avif');
+		expect(sniffImageType(Buffer.from('%PDF-1.7 hello'))).toBeUndefined();
+	});
+
+	it('decodes data URIs', () => {
+		expect(decodeDataUri('data:image/png;base64,AAEC')).toEqual({ mimeType: 'image/png', data: Buffer.from([0, 1, 2]) });
+		expect(decodeDataUri('data:text/plain,a%20b')?.data.toString()).toBe('a b');
+		expect(decodeDataUri('http://x')).toBeUndefined();
+	});
+});
+
+describe('errors', () => {
+	it('names fields of a 422 detail list', () => {
+		expect(validationProblems({ detail: [{ loc: ['body', 'guidance_scale'], msg: 'Input should be less than or equal to 20' }] })).toEqual([
+			'Guidance Scale (guidance_scale): Input should be less than or equal to 20',
+		]);
+	});
+
+	it('redacts secrets', () => {
+		expect(redact('Bearer sk-12345 failed for sk-12345', ['sk-12345'])).toBe('Bearer *** failed for ***');
+	});
+});
+
+describe('mapWithConcurrency', () => {
+	it('keeps order, respects the limit and stops starting tasks when told', async () => {
+		let running = 0;
+		let peak = 0;
+		const results = await mapWithConcurrency(6, 3, async (i) => {
+			running++;
+			peak = Math.max(peak, running);
+			await new Promise((r) => setTimeout(r, (6 - i) * 5));
+			running--;
+			return i * 10;
+		});
+		expect(results).toEqual([0, 10, 20, 30, 40, 50]);
+		expect(peak).toBe(3);
+		let started = 0;
+		const partial = await mapWithConcurrency(5, 1, async (i) => (started++, i), () => started >= 2);
+		expect(partial).toEqual([0, 1, undefined, undefined, undefined]);
+	});
+});
