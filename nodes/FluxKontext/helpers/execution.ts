@@ -26,12 +26,16 @@ type Interruption = 'timeout' | 'stopped' | 'batch';
  */
 export class Execution {
 	readonly traits: ServerTraits = {};
+	/** Run by an AI Agent (n8n runs a usableAsTool node under the type name `<name>Tool`): answer compactly. */
+	readonly asTool: boolean;
 	private readonly batch = new AbortController();
 
 	constructor(
 		readonly ctx: IExecuteFunctions,
 		readonly client: FalClient,
-	) {}
+	) {
+		this.asTool = ctx.getNode().type.endsWith('Tool');
+	}
 
 	/** True once the execution was stopped or an item failed without Continue On Fail: start nothing new. */
 	get halted(): boolean {
@@ -106,8 +110,9 @@ export class Execution {
 		const options = { itemIndex, requestId };
 		const answer = await this.client.result(responseUrl, options);
 		const result = this.client.expectJson(answer, 'result', options);
-		const json: IDataObject = { ...result, request_id: requestId };
 		const images = Array.isArray(result.images) ? (result.images as IDataObject[]) : [];
+		if (this.asTool) return { json: toolAnswer(result, images, requestId) };
+		const json: IDataObject = { ...result, request_id: requestId };
 		if (!controls.downloadImages || images.length === 0) return { json };
 		const binary = await imagesToBinary(this.ctx, this.client, images, { ...options, prefix: controls.binaryPropertyOutput });
 		return { json, binary };
@@ -161,6 +166,25 @@ export class Execution {
 			requestId,
 		);
 	}
+}
+
+/**
+ * What an AI Agent gets back: the image URLs and sizes, the seed and the prompt, with no binary data and no
+ * inline data URIs (sync mode) that would flood the model's context.
+ */
+function toolAnswer(result: IDataObject, images: IDataObject[], requestId: string): IDataObject {
+	return {
+		request_id: requestId,
+		prompt: result.prompt,
+		seed: result.seed,
+		images: images.map(({ url, width, height, content_type }) => ({
+			url: typeof url === 'string' && url.startsWith('data:') ? `(inline ${String(content_type ?? 'image')}, not shown)` : url,
+			width,
+			height,
+			content_type,
+		})),
+		has_nsfw_concepts: result.has_nsfw_concepts,
+	};
 }
 
 /** Any error as an n8n error of this item (fal errors are already NodeApiErrors). */
