@@ -86,7 +86,18 @@ export function jobFailedError(
 	return tagRequest(error, context.requestId);
 }
 
-/** A failure below HTTP (connection refused, reset, DNS): scrubbed, and with the socket code kept for retries. */
+/** Socket failures in words: n8n replaces any error message that contains the raw code with a generic one. */
+const SOCKET_FAILURES: Record<string, string> = {
+	ECONNREFUSED: 'connection refused',
+	ECONNRESET: 'connection reset',
+	ETIMEDOUT: 'timed out',
+	ECONNABORTED: 'timed out',
+	EPIPE: 'connection closed',
+	ENOTFOUND: 'host not found',
+	EAI_AGAIN: 'name lookup failed',
+};
+
+/** A failure below HTTP (connection refused, reset, DNS): scrubbed, with the socket code in the description. */
 export function transportError(
 	node: INode,
 	error: unknown,
@@ -95,9 +106,11 @@ export function transportError(
 	const code = errorCode(error);
 	const reason = redact(error instanceof Error ? error.message : String(error), context.secrets);
 	const host = safeHost(context.url);
-	const apiError = new NodeApiError(node, { code: code ?? null, message: reason } as JsonObject, {
-		message: `Could not reach ${host}${code ? ` (${code})` : ''}`,
-		description: `${reason}. Check the Base URL in the credential and the network between n8n and ${host}.${context.requestId ? ` Request id: ${context.requestId}.` : ''}`,
+	const what = (code && SOCKET_FAILURES[code]) ?? 'no answer';
+	// The payload's key is not `code` either, for the same reason.
+	const apiError = new NodeApiError(node, { socketError: code ?? null, reason } as JsonObject, {
+		message: `Could not reach ${host}: ${what}`,
+		description: `${code ? `${code}: ` : ''}${reason}. Check the Base URL in the credential and the network between n8n and ${host}.${context.requestId ? ` Request id: ${context.requestId}.` : ''}`,
 		itemIndex: context.itemIndex,
 	});
 	return tagRequest(apiError, context.requestId);

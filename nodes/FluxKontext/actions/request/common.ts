@@ -52,7 +52,12 @@ export function requestOf(ctx: IExecuteFunctions, itemIndex: number, baseUrl: st
 	const value = ctx.getNodeParameter('requestId', itemIndex, '') as unknown;
 	const requestId = parseRequestId(value);
 	if (!requestId) {
-		const shown = typeof value === 'string' ? (value.trim() === '' ? 'is empty' : `"${value.slice(0, 60)}" is not a fal request ID`) : 'is not text';
+		const shown =
+			value === undefined || value === null || (typeof value === 'string' && value.trim() === '')
+				? 'is empty'
+				: typeof value === 'string'
+					? `"${value.slice(0, 60)}" is not a fal request ID`
+					: 'is not text';
 		check.fail('Request ID', shown, 'Use the request_id output by Edit or Text to Image (a UUID such as acf05732-7cb3-445b-9f39-fdaeccb1d730)');
 	}
 	return { requestId, check, ...urlsForRequest(baseUrl, requestId) };
