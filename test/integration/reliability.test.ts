@@ -80,13 +80,21 @@ describe('fal\'s answers become errors people understand', () => {
 		expect(run.error?.description).toMatch(/top up its balance/);
 	});
 
-	it('5xx with error_type, after the retries', async () => {
+	it('5xx with error_type on a result: the job\'s own failure, not retried', async () => {
 		const { fal } = server;
 		fal.inject({ kind: 'result', status: 504, times: 10, body: { detail: 'Request timed out', error_type: 'request_timeout' }, headers: { 'X-Fal-Error-Type': 'request_timeout' } });
 		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
 		const [item] = run.output();
 		expect(item.json.error).toBe('fal failed to run the job (504, request_timeout): Request timed out');
 		expect(item.json.request_id).toBe([...fal.jobs.keys()][0]);
+		expect(requestsOf(fal, 'result')).toHaveLength(1);
+	});
+
+	it('5xx without error_type (a gateway\'s fault): retried, then reported', async () => {
+		const { fal } = server;
+		fal.inject({ kind: 'result', status: 502, times: 10, body: 'Bad Gateway' });
+		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
+		expect(run.output()[0].json.error).toBe('fal failed to run the job (502): Bad Gateway');
 		expect(requestsOf(fal, 'result')).toHaveLength(5);
 	}, 20_000);
 });

@@ -28,6 +28,9 @@ describe('retry policy', () => {
 		for (const status of [400, 401, 403, 404, 422]) expect(shouldRetry('read', { status })).toBe(false);
 		expect(shouldRetry('read', { status: 504, headers: { 'X-Fal-Request-Timeout-Type': 'user' } })).toBe(false);
 		expect(shouldRetry('read', { code: 'ECONNRESET' })).toBe(true);
+		expect(shouldRetry('result', { status: 503 })).toBe(true);
+		expect(shouldRetry('result', { status: 503, headers: { 'X-Fal-Error-Type': 'runner_disconnected' } })).toBe(false);
+		expect(shouldRetry('result', { status: 504, body: { detail: 'x', error_type: 'request_timeout' } })).toBe(false);
 		expect(shouldRetry('submit', { status: 429 })).toBe(true);
 		for (const status of [500, 502, 503, 504]) expect(shouldRetry('submit', { status })).toBe(false);
 		expect(shouldRetry('submit', { code: 'ECONNRESET' })).toBe(false);

@@ -55,7 +55,9 @@ export function falApiError(
 		description = 'Use Get Status to follow it, or run Get Result again once its status is COMPLETED.';
 	} else if (status >= 500) {
 		message = `fal failed to run the job (${status}${errorType ? `, ${errorType}` : ''}): ${detail ?? 'server error'}`;
-		description = 'A fault on fal\'s side (fal does not bill it). The node retried reads with backoff. Run the item again.';
+		description = errorType
+			? 'The job failed on fal\'s side (fal does not bill it). Run the item again.'
+			: 'A fault on fal\'s side (fal does not bill it). The node retried with backoff. Run the item again.';
 	} else {
 		message = `fal answered ${status}: ${detail ?? 'unexpected response'}`;
 		description = `During ${context.operation}.`;

@@ -89,7 +89,7 @@ export class FalClient {
 
 	/** GET a result (fal answers with the model's own status code: 200, 422, 5xx...). */
 	async result(responseUrl: string, options: CallOptions): Promise<FalAnswer> {
-		return await this.call('read', 'result', { method: 'GET', url: responseUrl }, options);
+		return await this.call('result', 'result', { method: 'GET', url: responseUrl }, options);
 	}
 
 	/**
@@ -201,7 +201,7 @@ export class FalClient {
 			const retryable =
 				attempt <= this.retry.retries &&
 				!this.ctx.getExecutionCancelSignal()?.aborted &&
-				(answer ? shouldRetry(kind, { status: answer.statusCode, headers: answer.headers }) : shouldRetry(kind, { code }));
+				(answer ? shouldRetry(kind, { status: answer.statusCode, headers: answer.headers, body: answer.body }) : shouldRetry(kind, { code }));
 			if (!retryable) {
 				if (answer) return answer;
 				throw transportError(this.ctx.getNode(), failure, { operation, url, itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });

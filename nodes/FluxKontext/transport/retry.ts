@@ -4,7 +4,11 @@
  * paid job is never queued twice.
  */
 
-export type RequestKind = 'submit' | 'read';
+/**
+ * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read (status, stream,
+ * cancel, downloads).
+ */
+export type RequestKind = 'submit' | 'result' | 'read';
 
 /** HTTP statuses fal's own clients treat as transient. */
 const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -25,10 +29,12 @@ export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseMs: 500, maxMs: 30_0
 
 export function shouldRetry(
 	kind: RequestKind,
-	failure: { status?: number; code?: string; headers?: Record<string, unknown> },
+	failure: { status?: number; code?: string; headers?: Record<string, unknown>; body?: unknown },
 ): boolean {
 	if (failure.status !== undefined) {
 		if (kind === 'submit') return failure.status === 429;
+		// A result that carries fal's error type is the job's own failure, stored: asking again gives the same.
+		if (kind === 'result' && failure.status >= 500 && falErrorType(failure)) return false;
 		// A 504 because the user's own X-Fal-Request-Timeout passed is final (fal's clients agree).
 		if (failure.status === 504 && headerValue(failure.headers, 'x-fal-request-timeout-type') === 'user') return false;
 		return TRANSIENT_STATUSES.has(failure.status);
@@ -62,6 +68,11 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
 	if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
 	const date = Date.parse(text);
 	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function falErrorType(failure: { headers?: Record<string, unknown>; body?: unknown }): string | undefined {
+	const fromBody = (failure.body as { error_type?: unknown } | null | undefined)?.error_type;
+	return typeof fromBody === 'string' ? fromBody : headerValue(failure.headers, 'x-fal-error-type');
 }
 
 export function headerValue(headers: Record<string, unknown> | undefined, name: string): string | undefined {
