@@ -233,14 +233,15 @@ describe('the token stays home', () => {
 		expect(JSON.stringify(unreachable.error) + JSON.stringify(unreachable.runData) + unreachable.logs.join('\n')).not.toContain('sk-secret-value');
 	});
 
-	it('is not sent along a redirect to another origin', async () => {
+	it('is not sent along a redirect to another origin (no redirect is followed with it)', async () => {
 		const { fal } = server;
 		const foreign = await FakeFal.start();
 		try {
 			fal.inject({ kind: 'result', status: 302, body: '', headers: { Location: `${foreign.url}/fal-ai/flux-pro/requests/x` } });
-			await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
-			expect(foreign.requests.length).toBeLessThanOrEqual(1);
-			for (const request of foreign.requests) expect(request.headers.authorization).toBeUndefined();
+			const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
+			// fal's queue never redirects: the node follows no redirect with the credential, and says what it got
+			expect(run.output()[0].json.error).toMatch(/^fal answered 302/);
+			expect(foreign.requests).toHaveLength(0);
 		} finally {
 			await foreign.stop();
 		}

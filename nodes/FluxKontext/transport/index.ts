@@ -175,6 +175,8 @@ export class FalClient {
 				timeout: request.timeout ?? REQUEST_TIMEOUT_MS,
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
+				// fal's queue does not redirect: a redirect is answered as such, and the token follows none.
+				disableFollowRedirect: true,
 				sendCredentialsOnCrossOriginRedirect: false,
 			})) as FalAnswer;
 			return response;
