@@ -77,6 +77,62 @@ describe('Edit', () => {
 	});
 });
 
+describe('Edit with several images (fal\'s multi endpoints)', () => {
+	it('several URLs, one per line, go to /kontext/multi as image_urls, in order', async () => {
+		const { fal } = server;
+		const run = await runWorkflow({
+			parameters: editParams({ imageUrl: 'https://example.com/a.png\nhttps://example.com/b.jpg\n', prompt: 'Put the person from the first image into the second' }),
+			credentials: credentialsFor(fal),
+		});
+		expect(run.error).toBeUndefined();
+		const [submit] = requestsOf(fal, 'submit');
+		expect(submit.path).toBe('/fal-ai/flux-pro/kontext/multi');
+		expect(submit.body).toEqual({
+			prompt: 'Put the person from the first image into the second',
+			image_urls: ['https://example.com/a.png', 'https://example.com/b.jpg'],
+		});
+		expect(isJpeg(run.output()[0].binary!.data.data)).toBe(true);
+	});
+
+	it('an array of URLs from an expression, with model max, goes to /kontext/max/multi', async () => {
+		const { fal } = server;
+		const run = await runWorkflow({
+			parameters: editParams({ model: 'max', imageUrl: '={{ $json.urls }}' }),
+			credentials: credentialsFor(fal),
+			items: [{ json: { urls: ['https://example.com/1.png', 'https://example.com/2.png', 'https://example.com/3.png'] } }],
+		});
+		expect(run.error).toBeUndefined();
+		const [submit] = requestsOf(fal, 'submit');
+		expect(submit.path).toBe('/fal-ai/flux-pro/kontext/max/multi');
+		expect((submit.body as any).image_urls).toEqual(['https://example.com/1.png', 'https://example.com/2.png', 'https://example.com/3.png']);
+	});
+
+	it('several binary fields, comma-separated, are sent as data URLs in that order', async () => {
+		const { fal } = server;
+		const first = makePng(3, 3);
+		const second = makePng(5, 2);
+		const run = await runWorkflow({
+			parameters: editParams({ imageSource: 'binary', binaryPropertyName: 'person, scene' }),
+			credentials: credentialsFor(fal),
+			items: [{ binary: { scene: { data: second, mimeType: 'image/png' }, person: { data: first, mimeType: 'image/png' } } }],
+		});
+		expect(run.error).toBeUndefined();
+		const [submit] = requestsOf(fal, 'submit');
+		expect(submit.path).toBe('/fal-ai/flux-pro/kontext/multi');
+		expect((submit.body as any).image_urls).toEqual([
+			`data:image/png;base64,${first.toString('base64')}`,
+			`data:image/png;base64,${second.toString('base64')}`,
+		]);
+	});
+
+	it('one bad URL among several is named by its position, before any request', async () => {
+		const { fal } = server;
+		const run = await runWorkflow({ parameters: editParams({ imageUrl: 'https://example.com/a.png\nnot-a-url' }), credentials: credentialsFor(fal) });
+		expect(run.error?.message).toBe('Image URL 2: "not-a-url" is not an http(s) URL or a data URL');
+		expect(fal.requests).toHaveLength(0);
+	});
+});
+
 describe('Text to Image', () => {
 	it.each([
 		['pro', '/fal-ai/flux-pro/kontext/text-to-image'],
