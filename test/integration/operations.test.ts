@@ -4,7 +4,7 @@
  */
 import { FakeFal, makePng } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
-import { credentialsFor, editParams, isJpeg, isPng, requestsOf, textToImageParams, useFakeFal, VALID_TOKEN } from './setup';
+import { credentialsFor, editParams, handleFor, isJpeg, isPng, requestsOf, textToImageParams, useFakeFal, VALID_TOKEN } from './setup';
 
 const server = useFakeFal();
 
@@ -225,14 +225,7 @@ describe('hand-off and the Request resource', () => {
 		expect(run.error).toBeUndefined();
 		const [handle] = run.output();
 		const id = handle.json.request_id;
-		expect(handle.json).toEqual({
-			request_id: id,
-			status: 'IN_QUEUE',
-			status_url: `${fal.url}/fal-ai/flux-pro/requests/${id}/status`,
-			response_url: `${fal.url}/fal-ai/flux-pro/requests/${id}`,
-			cancel_url: `${fal.url}/fal-ai/flux-pro/requests/${id}/cancel`,
-			queue_position: 0,
-		});
+		expect(handle.json).toEqual(handleFor(fal, id));
 		expect(handle.binary).toBeUndefined();
 		expect(requestsOf(fal, 'result')).toHaveLength(0);
 		const [status] = run.output('Status');

@@ -4,7 +4,7 @@
  */
 import { FakeFal } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
-import { credentialsFor, editParams, eventually, requestsOf, textToImageParams, useFakeFal, VALID_TOKEN } from './setup';
+import { credentialsFor, editParams, eventually, handleFor, requestsOf, textToImageParams, useFakeFal, VALID_TOKEN } from './setup';
 
 const server = useFakeFal();
 
@@ -166,15 +166,7 @@ describe('no paid job is lost', () => {
 		expect(run.error).toBeUndefined();
 		const [item] = run.output();
 		const id = [...fal.jobs.keys()][0];
-		expect(item.json).toEqual({
-			request_id: id,
-			status: 'IN_QUEUE',
-			status_url: `${fal.url}/fal-ai/flux-pro/requests/${id}/status`,
-			response_url: `${fal.url}/fal-ai/flux-pro/requests/${id}`,
-			cancel_url: `${fal.url}/fal-ai/flux-pro/requests/${id}/cancel`,
-			queue_position: 0,
-			timed_out: true,
-		});
+		expect(item.json).toEqual(handleFor(fal, id, { timed_out: true }));
 	});
 
 	it('On Timeout = cancel: the job is cancelled at fal', async () => {
@@ -226,6 +218,14 @@ describe('the token stays home', () => {
 		const text = JSON.stringify(run.output()) + JSON.stringify(run.runData) + run.logs.join('\n');
 		expect(run.output()[0].json.error).toMatch(/Token \*\*\* is not allowed/);
 		expect(text).not.toContain(VALID_TOKEN);
+		fal.inject({ kind: 'result', status: 400, body: { detail: `Token ${VALID_TOKEN} is not allowed to read this result` } });
+		const stopped = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal) });
+		expect(stopped.error?.message).toMatch(/Token \*\*\* is not allowed/);
+		expect(JSON.stringify(stopped.error) + JSON.stringify(stopped.runData)).not.toContain(VALID_TOKEN);
+		fal.failNextJobs(1, { error: `Runner rejected credentials ${VALID_TOKEN}`, error_type: 'runner_error' });
+		const jobFailed = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal) });
+		expect(jobFailed.error?.message).toBe('The job failed on fal: Runner rejected credentials *** (runner_error)');
+		expect(JSON.stringify(jobFailed.error) + jobFailed.logs.join('\n')).not.toContain(VALID_TOKEN);
 		const failed = await runWorkflow({ parameters: editParams({ prompt: '' }), credentials: credentialsFor(fal, { apiKey: 'sk-secret-value', baseUrl: 'http://127.0.0.1:9' }) });
 		expect(JSON.stringify(failed.error) + failed.logs.join('\n')).not.toContain('sk-secret-value');
 		const unreachable = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal, { apiKey: 'sk-secret-value', baseUrl: 'http://127.0.0.1:9' }) });

@@ -26,6 +26,12 @@ export function credentialsFor(fal: FakeFal, extra: Record<string, unknown> = {}
 	return { apiKey: VALID_TOKEN, baseUrl: fal.url, authScheme: 'auto', ...extra };
 }
 
+/** The queue handle the node outputs for a job, with URLs on the fake's origin (owner/app only, no sub-path). */
+export function handleFor(fal: FakeFal, id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+	const base = `${fal.url}/fal-ai/flux-pro/requests/${id}`;
+	return { request_id: id, status: 'IN_QUEUE', status_url: `${base}/status`, response_url: base, cancel_url: `${base}/cancel`, queue_position: 0, ...extra };
+}
+
 export function requestsOf(fal: FakeFal, kind: RecordedRequest['kind']): RecordedRequest[] {
 	return fal.requests.filter((r) => r.kind === kind);
 }

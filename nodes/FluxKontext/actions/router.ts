@@ -34,7 +34,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	const execution = new Execution(this, await FalClient.connect(this));
 	const limit = maxConcurrency(this);
 
-	let firstError: unknown;
+	let firstFailure: { error: unknown; itemIndex: number } | undefined;
 	const outputs = await mapWithConcurrency(
 		items.length,
 		limit,
@@ -43,14 +43,14 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				return { ...(await operation(execution, itemIndex)), pairedItem: { item: itemIndex } };
 			} catch (error) {
 				if (this.continueOnFail()) return { json: failureJson(execution, error), pairedItem: { item: itemIndex } };
-				firstError ??= error;
+				firstFailure ??= { error, itemIndex };
 				execution.halt();
 				return undefined;
 			}
 		},
 		() => execution.halted,
 	);
-	if (firstError !== undefined) throw asNodeError(this, firstError, 0);
+	if (firstFailure) throw asNodeError(this, firstFailure.error, firstFailure.itemIndex);
 	return [outputs.filter((item): item is INodeExecutionData => item !== undefined)];
 }
 

@@ -13,6 +13,23 @@ export const maxConcurrencyOption: INodeProperties = {
 		'How many items run at the same time. fal queues what exceeds your account\'s limit; lower it for a gateway that does not.',
 };
 
+/** Output controls shared by Edit/Text to Image and Get Result. */
+export const downloadImagesOption: INodeProperties = {
+	displayName: 'Download Images',
+	name: 'downloadImages',
+	type: 'boolean',
+	default: true,
+	description: 'Whether to download the images into binary fields (data, data_1, ...). Off: output fal\'s image URLs only.',
+};
+
+export const binaryPropertyOutputOption: INodeProperties = {
+	displayName: 'Put Output Images In Field',
+	name: 'binaryPropertyOutput',
+	type: 'string',
+	default: 'data',
+	description: 'Binary field of the first image; the next ones get _1, _2, _3 appended (data, data_1, ...)',
+};
+
 /** The node-wide concurrency limit (read from the first item, like every node-wide setting). */
 export function maxConcurrency(ctx: IExecuteFunctions): number {
 	const value = ctx.getNodeParameter('options.maxConcurrency', 0, LIMITS.maxConcurrency.default);

@@ -3,7 +3,7 @@ import type { IBinaryData, IBinaryKeyData, IDataObject, IExecuteFunctions } from
 import type { ByteStream, CallOptions, FalClient } from '../transport';
 import { ACCEPTED_IMAGE_TYPES } from './constants';
 import type { InputChecker } from './validation';
-import { acceptedTypesText, sniffImageType } from './validation';
+import { ACCEPTED_TYPES_TEXT, sniffImageType } from './validation';
 
 const EXTENSIONS: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif', 'image/avif': 'avif' };
 
@@ -34,7 +34,7 @@ export async function binaryToDataUrl(ctx: IExecuteFunctions, check: InputChecke
 		check.fail(
 			'Input Binary Field',
 			`"${propertyName}" is not an image (${meta.mimeType || 'unknown type'}${meta.fileName ? `, ${meta.fileName}` : ''})`,
-			`Give a ${acceptedTypesText()} image`,
+			`Give a ${ACCEPTED_TYPES_TEXT} image`,
 		);
 	}
 	return `data:${mime};base64,${buffer.toString('base64')}`;

@@ -51,7 +51,7 @@ export function falApiError(
 		message = `fal is rate limiting this account (429): ${detail ?? 'too many requests'}`;
 		description = 'The node retried with backoff and gave up. Lower Max Concurrent Requests, or try again later.';
 	} else if (status === 400 && /in progress|not completed|in queue/i.test(detail ?? '')) {
-		message = `Request ${id ?? ''} has not finished yet`.replace('  ', ' ');
+		message = id ? `Request ${id} has not finished yet` : 'The request has not finished yet';
 		description = 'Use Get Status to follow it, or run Get Result again once its status is COMPLETED.';
 	} else if (status >= 500) {
 		message = `fal failed to run the job (${status}${errorType ? `, ${errorType}` : ''}): ${detail ?? 'server error'}`;
@@ -63,7 +63,7 @@ export function falApiError(
 		description = `During ${context.operation}.`;
 	}
 	if (id) description += ` Request id: ${id}.`;
-	const error = new NodeApiError(node, errorPayload(answer) as JsonObject, {
+	const error = new NodeApiError(node, redactDeep(errorPayload(answer), context.secrets), {
 		message: redact(message, context.secrets),
 		description: redact(description, context.secrets),
 		httpCode: String(status),
@@ -80,7 +80,9 @@ export function jobFailedError(
 ): NodeApiError {
 	const errorType = typeof status.error_type === 'string' ? status.error_type : undefined;
 	const text = typeof status.error === 'string' ? status.error : detailText(status) ?? 'unknown error';
-	const error = new NodeApiError(node, { status: 'COMPLETED', error: text, error_type: errorType ?? null } as JsonObject, {
+	// No `status` key in the payload: NodeApiError would take "COMPLETED" for an HTTP code.
+	const payload = redactDeep({ jobStatus: 'COMPLETED', error: text, error_type: errorType ?? null }, context.secrets);
+	const error = new NodeApiError(node, payload, {
 		message: redact(`The job failed on fal: ${text}${errorType ? ` (${errorType})` : ''}`, context.secrets),
 		description: redact(`fal reported the request as completed with an error. Request id: ${context.requestId}.`, context.secrets),
 		itemIndex: context.itemIndex,
@@ -144,6 +146,11 @@ export function redact(text: string, secrets: string[]): string {
 		if (secret && secret.length >= 4) out = out.split(secret).join('***');
 	}
 	return out;
+}
+
+/** A JSON value with every secret replaced, however deep it sits (error payloads are stored with executions). */
+export function redactDeep(value: IDataObject, secrets: string[]): JsonObject {
+	return JSON.parse(redact(JSON.stringify(value), secrets.map((secret) => JSON.stringify(secret).slice(1, -1)))) as JsonObject;
 }
 
 /** `detail` of a fal error body, as text. */

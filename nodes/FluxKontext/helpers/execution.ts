@@ -5,7 +5,7 @@ import type { FalClient } from '../transport';
 import type { JobUrls } from '../transport/urls';
 import { urlsFromSubmit } from '../transport/urls';
 import { imagesToBinary } from './binary';
-import { jobFailedError, tagRequest } from './errors';
+import { tagRequest } from './errors';
 import type { ServerTraits } from './follow';
 import { waitForCompletion } from './follow';
 import type { RunControls } from './validation';
@@ -90,9 +90,7 @@ export class Execution {
 			const options = { itemIndex, requestId, signal: job.signal };
 			const completed = await waitForCompletion(this.client, handle.status_url, this.traits, options, (status) => (last = status));
 			deadline.abort();
-			if (completed.error) {
-				throw jobFailedError(this.ctx.getNode(), completed, { itemIndex, requestId, secrets: [] });
-			}
+			if (completed.error) throw this.client.jobFailed(completed, options);
 			return await this.resultItem(requestId, handle.response_url, itemIndex, controls);
 		} catch (error) {
 			if (!interruption) throw tagRequest(asNodeError(this.ctx, error, itemIndex), requestId);

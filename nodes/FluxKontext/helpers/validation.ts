@@ -36,7 +36,7 @@ export class InputChecker {
 		if (text.startsWith('data:')) {
 			const mime = /^data:([^;,]+)[;,]/i.exec(text)?.[1]?.toLowerCase();
 			if (!mime || !ACCEPTED_IMAGE_TYPES[mime]) {
-				this.fail(field, `is a data URL of type "${mime ?? 'unknown'}"`, `Use an image of type ${acceptedTypesText()}`);
+				this.fail(field, `is a data URL of type "${mime ?? 'unknown'}"`, `Use an image of type ${ACCEPTED_TYPES_TEXT}`);
 			}
 			const payload = /;base64,(.*)$/is.exec(text)?.[1];
 			if (payload === undefined) {
@@ -141,9 +141,7 @@ export function sniffImageType(bytes: Uint8Array): string | undefined {
 	return undefined;
 }
 
-export function acceptedTypesText(): string {
-	return 'JPEG, PNG, WebP, GIF or AVIF';
-}
+export const ACCEPTED_TYPES_TEXT = 'JPEG, PNG, WebP, GIF or AVIF';
 
 function rangeText(min?: number, max?: number, integer?: boolean): string {
 	const kind = integer ? 'a whole number' : 'a number';

@@ -3,7 +3,7 @@ import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
 import { CREDENTIAL_NAME, DEFAULT_BASE_URL } from '../helpers/constants';
 import type { FalAnswer, Operation } from '../helpers/errors';
-import { errorCode, falApiError, redact, tagRequest, transportError } from '../helpers/errors';
+import { errorCode, falApiError, jobFailedError, redact, tagRequest, transportError } from '../helpers/errors';
 import type { RequestKind, RetryPolicy } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
 import { normalizeBaseUrl, parseHttpUrl, sameOrigin } from './urls';
@@ -138,6 +138,11 @@ export class FalClient {
 	logFallback(error: unknown): void {
 		const reason = error instanceof Error ? error.message : String(error);
 		this.ctx.logger.debug(`FLUX Kontext: status stream broke, polling instead (${this.redact(reason)})`);
+	}
+
+	/** A job fal reports COMPLETED with an `error`: a failure of the item, in fal's words, scrubbed. */
+	jobFailed(status: IDataObject, options: CallOptions & { requestId: string }): NodeApiError {
+		return jobFailedError(this.ctx.getNode(), status, { itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
 	}
 
 	/** Scrubs the token from a text. */

@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { ASPECT_RATIOS, LIMITS, SAFETY_TOLERANCES } from '../../helpers/constants';
 import type { Execution } from '../../helpers/execution';
 import { InputChecker, modelOptions, runControls } from '../../helpers/validation';
-import { maxConcurrencyOption } from '../shared';
+import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption } from '../shared';
 
 const show = { resource: ['image'] };
 
@@ -58,13 +58,7 @@ export const optionsProperty: INodeProperties = {
 			default: '1:1',
 			description: 'Width to height of the output. fal\'s default: 1:1 for Text to Image; for Edit, the input image\'s own ratio.',
 		},
-		{
-			displayName: 'Download Images',
-			name: 'downloadImages',
-			type: 'boolean',
-			default: true,
-			description: 'Whether to download the images into binary fields (data, data_1, ...). Off: output fal\'s image URLs only.',
-		},
+		downloadImagesOption,
 		{
 			displayName: 'Enhance Prompt',
 			name: 'enhancePrompt',
@@ -112,13 +106,7 @@ export const optionsProperty: INodeProperties = {
 			default: 'jpeg',
 			description: 'File format of the images (fal\'s default: JPEG)',
 		},
-		{
-			displayName: 'Put Output Images In Field',
-			name: 'binaryPropertyOutput',
-			type: 'string',
-			default: 'data',
-			description: 'Binary field of the first image; the next ones get _1, _2, _3 appended (data, data_1, ...)',
-		},
+		binaryPropertyOutputOption,
 		{
 			displayName: 'Safety Tolerance',
 			name: 'safetyTolerance',
@@ -181,9 +169,12 @@ export async function runImageJob(execution: Execution, itemIndex: number, build
 	const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const controls = runControls(check, options);
 	const model = check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), ['pro', 'max'] as const);
-	const { endpoint, input } = await build(ctx, check, model);
-	const body: IDataObject = { prompt: check.prompt(ctx.getNodeParameter('prompt', itemIndex)), ...input, ...modelOptions(check, options) };
+	const prompt = check.prompt(ctx.getNodeParameter('prompt', itemIndex));
+	const fields = modelOptions(check, options);
 	const wait = check.boolean('Wait for Completion', ctx.getNodeParameter('waitForCompletion', itemIndex, true));
+	// Last, as it may read input binaries: every cheaper check has passed by then.
+	const { endpoint, input } = await build(ctx, check, model);
+	const body: IDataObject = { prompt, ...input, ...fields };
 
 	const submitted = await client.submit(endpoint, body, controls.webhookUrl, { itemIndex });
 	const handle = execution.handleFrom(submitted, itemIndex);

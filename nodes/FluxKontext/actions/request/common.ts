@@ -3,7 +3,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { InputChecker } from '../../helpers/validation';
 import { parseRequestId, urlsForRequest } from '../../transport/urls';
 import type { JobUrls } from '../../transport/urls';
-import { maxConcurrencyOption } from '../shared';
+import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption } from '../shared';
 
 const show = { resource: ['request'] };
 
@@ -26,23 +26,9 @@ export const requestOptionsProperty: INodeProperties = {
 	displayOptions: { show },
 	default: {},
 	options: [
-		{
-			displayName: 'Download Images',
-			name: 'downloadImages',
-			type: 'boolean',
-			displayOptions: { show: { '/operation': ['getResult'] } },
-			default: true,
-			description: 'Whether to download the images into binary fields (data, data_1, ...). Off: output fal\'s image URLs only.',
-		},
+		{ ...downloadImagesOption, displayOptions: { show: { '/operation': ['getResult'] } } },
 		maxConcurrencyOption,
-		{
-			displayName: 'Put Output Images In Field',
-			name: 'binaryPropertyOutput',
-			type: 'string',
-			displayOptions: { show: { '/operation': ['getResult'] } },
-			default: 'data',
-			description: 'Binary field of the first image; the next ones get _1, _2, _3 appended (data, data_1, ...)',
-		},
+		{ ...binaryPropertyOutputOption, displayOptions: { show: { '/operation': ['getResult'] } } },
 	],
 };
 
