@@ -69,6 +69,15 @@ describe('completion detection', () => {
 		for (const item of run.output()) expect(item.binary?.data).toBeDefined();
 	});
 
+	it('asks for the stream once, not once per concurrent item, when the server has none', async () => {
+		const { fal } = server;
+		fal.options.stream = '404';
+		const run = await runWorkflow({ parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }), credentials: credentialsFor(fal), items: prompts(6) });
+		expect(run.error).toBeUndefined();
+		expect(run.output()).toHaveLength(6);
+		expect(requestsOf(fal, 'stream')).toHaveLength(1);
+	});
+
 	it('falls back to polling when the stream answers 405', async () => {
 		const { fal } = server;
 		fal.options.stream = '405';

@@ -1,7 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 import { sleep } from 'n8n-workflow';
 
-import type { CallOptions, FalClient } from '../transport';
+import type { CallOptions, FalClient, StreamAnswer } from '../transport';
 import { headerValue, parseRetryAfter } from '../transport/retry';
 import { SseParser } from './sse';
 
@@ -12,6 +12,8 @@ export const POLL = { firstMs: 100, factor: 1.5, maxMs: 500 } as const;
 export interface ServerTraits {
 	/** false once the server answered 404/405 to a status stream: the other items poll straight away. */
 	streams?: boolean;
+	/** Settles once the first item has asked for a stream: the others wait for its answer instead of all asking. */
+	probing?: Promise<void>;
 }
 
 /**
@@ -26,6 +28,7 @@ export async function waitForCompletion(
 	options: CallOptions,
 	onStatus: (status: IDataObject) => void = () => undefined,
 ): Promise<IDataObject> {
+	if (traits.streams === undefined && traits.probing) await traits.probing;
 	if (traits.streams !== false) {
 		const completed = await followStream(client, statusUrl, traits, options, onStatus);
 		if (completed) return completed;
@@ -40,14 +43,21 @@ async function followStream(
 	options: CallOptions,
 	onStatus: (status: IDataObject) => void,
 ): Promise<IDataObject | undefined> {
-	const answer = await client.openStream(statusUrl, options);
+	let probed = () => undefined as void;
+	if (traits.streams === undefined && !traits.probing) traits.probing = new Promise<void>((resolve) => (probed = resolve));
+	let answer: StreamAnswer;
+	try {
+		answer = await client.openStream(statusUrl, options);
+		if (answer.statusCode === 200) traits.streams = true;
+		else if (answer.statusCode === 404 || answer.statusCode === 405 || answer.statusCode === 501) traits.streams = false;
+	} finally {
+		probed();
+	}
 	const { body } = answer;
 	if (answer.statusCode !== 200) {
 		body?.destroy?.();
-		if (answer.statusCode === 404 || answer.statusCode === 405 || answer.statusCode === 501) traits.streams = false;
 		return undefined;
 	}
-	traits.streams = true;
 	const stop = () => body.destroy();
 	options.signal?.addEventListener('abort', stop, { once: true });
 	try {
