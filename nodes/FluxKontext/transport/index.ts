@@ -1,4 +1,10 @@
-import type { IDataObject, IExecuteFunctions, IHttpRequestMethods, IHttpRequestOptions } from 'n8n-workflow';
+import type {
+	IAdditionalCredentialOptions,
+	IDataObject,
+	IExecuteFunctions,
+	IHttpRequestMethods,
+	IHttpRequestOptions,
+} from 'n8n-workflow';
 import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
 import { CREDENTIAL_NAME, DEFAULT_BASE_URL } from '../helpers/constants';
@@ -40,6 +46,8 @@ export class FalClient {
 	private constructor(
 		private readonly ctx: IExecuteFunctions,
 		baseUrl: string,
+		/** The credential, read once per execution and handed to every request (n8n would read it again each time). */
+		private readonly credential: IAdditionalCredentialOptions,
 		private readonly secrets: string[],
 		readonly retry: RetryPolicy,
 	) {
@@ -55,7 +63,11 @@ export class FalClient {
 				description: 'Open the FLUX Kontext credential and set Base URL to https://queue.fal.run or your gateway\'s URL.',
 			});
 		}
-		return new FalClient(ctx, baseUrl, [token], retry);
+		const reference = ctx.getNode().credentials?.[CREDENTIAL_NAME];
+		const credential = {
+			credentialsDecrypted: { id: reference?.id ?? '', name: reference?.name ?? '', type: CREDENTIAL_NAME, data: credentials },
+		};
+		return new FalClient(ctx, baseUrl, credential, [token], retry);
 	}
 
 	/** POST a job. Retried only where fal proves nothing was queued (429, connection refused). */
@@ -183,7 +195,7 @@ export class FalClient {
 				// fal's queue does not redirect: a redirect is answered as such, and the token follows none.
 				disableFollowRedirect: true,
 				sendCredentialsOnCrossOriginRedirect: false,
-			})) as FalAnswer;
+			}, this.credential)) as FalAnswer;
 			return response;
 		});
 	}
