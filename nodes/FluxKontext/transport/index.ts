@@ -10,7 +10,7 @@ import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 import { CREDENTIAL_NAME, DEFAULT_BASE_URL } from '../helpers/constants';
 import type { FalAnswer, Operation } from '../helpers/errors';
 import { errorCode, falApiError, jobFailedError, redact, tagRequest, transportError } from '../helpers/errors';
-import type { RequestKind, RetryPolicy } from './retry';
+import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
 import { normalizeBaseUrl, parseHttpUrl, sameOrigin } from './urls';
 
@@ -49,12 +49,11 @@ export class FalClient {
 		/** The credential, read once per execution and handed to every request (n8n would read it again each time). */
 		private readonly credential: IAdditionalCredentialOptions,
 		private readonly secrets: string[],
-		readonly retry: RetryPolicy,
 	) {
 		this.baseUrl = normalizeBaseUrl(baseUrl);
 	}
 
-	static async connect(ctx: IExecuteFunctions, retry: RetryPolicy = DEFAULT_RETRY): Promise<FalClient> {
+	static async connect(ctx: IExecuteFunctions): Promise<FalClient> {
 		const credentials = await ctx.getCredentials(CREDENTIAL_NAME);
 		const baseUrl = typeof credentials.baseUrl === 'string' && credentials.baseUrl.trim() ? credentials.baseUrl : DEFAULT_BASE_URL;
 		const token = typeof credentials.apiKey === 'string' ? credentials.apiKey : '';
@@ -67,7 +66,7 @@ export class FalClient {
 		const credential = {
 			credentialsDecrypted: { id: reference?.id ?? '', name: reference?.name ?? '', type: CREDENTIAL_NAME, data: credentials },
 		};
-		return new FalClient(ctx, baseUrl, credential, [token], retry);
+		return new FalClient(ctx, baseUrl, credential, [token]);
 	}
 
 	/** POST a job. Retried only where fal proves nothing was queued (429, connection refused). */
@@ -218,7 +217,7 @@ export class FalClient {
 			}
 			const code = failure === undefined ? undefined : errorCode(failure);
 			const retryable =
-				attempt <= this.retry.retries &&
+				attempt <= DEFAULT_RETRY.retries &&
 				!this.ctx.getExecutionCancelSignal()?.aborted &&
 				(answer ? shouldRetry(kind, { status: answer.statusCode, headers: answer.headers, body: answer.body }) : shouldRetry(kind, { code }));
 			if (!retryable) {
@@ -226,7 +225,7 @@ export class FalClient {
 				throw transportError(this.ctx.getNode(), failure, { operation, url, itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
 			}
 			discard(answer);
-			const delay = retryDelayMs(attempt, answer?.headers, this.retry);
+			const delay = retryDelayMs(attempt, answer?.headers);
 			this.ctx.logger.debug(
 				`FLUX Kontext: retrying ${operation} in ${delay} ms (attempt ${attempt + 1}, ${answer ? `HTTP ${answer.statusCode}` : code})`,
 			);
