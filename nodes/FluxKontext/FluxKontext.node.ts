@@ -4,7 +4,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import * as image from './actions/image';
 import * as request from './actions/request';
 import { route } from './actions/router';
-import { CREDENTIAL_NAME } from './helpers/constants';
+import { CREDENTIAL_NAME } from './fal/constants';
 
 /**
  * FLUX.1 Kontext on fal.ai's queue: the description assembles each resource's fields (actions/<resource>/),

@@ -1,11 +1,11 @@
 import { SseParser } from '../../nodes/FluxKontext/helpers/sse';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, shouldRetry } from '../../nodes/FluxKontext/transport/retry';
-import { parseRequestId, rebase, urlsFromSubmit } from '../../nodes/FluxKontext/transport/urls';
+import { parseRequestId, rebase, urlsFromSubmit } from '../../nodes/FluxKontext/fal/urls';
 import { sniffImageType } from '../../nodes/FluxKontext/helpers/validation';
 import { mapWithConcurrency } from '../../nodes/FluxKontext/helpers/pool';
 import { decodeDataUri } from '../../nodes/FluxKontext/helpers/binary';
-import { redact, validationProblems } from '../../nodes/FluxKontext/helpers/errors';
-import { endpointFor } from '../../nodes/FluxKontext/helpers/constants';
+import { redact, validationProblems } from '../../nodes/FluxKontext/fal/errors';
+import { endpointFor } from '../../nodes/FluxKontext/fal/constants';
 
 describe('SseParser', () => {
 	it('yields data of complete events across chunk boundaries, skipping comments', () => {

@@ -1,11 +1,11 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { requestIdOf } from '../helpers/errors';
+import { requestIdOf } from '../fal/errors';
 import { asNodeError, Execution } from '../helpers/execution';
 import { mapWithConcurrency } from '../helpers/pool';
 import { FalClient } from '../transport';
-import { urlsForRequest } from '../transport/urls';
+import { urlsForRequest } from '../fal/urls';
 import * as image from './image';
 import * as request from './request';
 import { maxConcurrency } from './shared';

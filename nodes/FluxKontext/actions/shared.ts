@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { LIMITS } from '../helpers/constants';
+import { LIMITS } from '../fal/constants';
 import { InputChecker } from '../helpers/validation';
 
 export const maxConcurrencyOption: INodeProperties = {

@@ -1,7 +1,7 @@
 import type { IBinaryData, IBinaryKeyData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import type { ByteStream, CallOptions, FalClient } from '../transport';
-import { ACCEPTED_IMAGE_TYPES } from './constants';
+import { ACCEPTED_IMAGE_TYPES } from '../fal/constants';
 import type { InputChecker } from './validation';
 import { ACCEPTED_TYPES_TEXT, sniffImageType } from './validation';
 

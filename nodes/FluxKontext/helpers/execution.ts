@@ -2,10 +2,10 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
 import type { FalClient } from '../transport';
-import type { JobUrls } from '../transport/urls';
-import { urlsFromSubmit } from '../transport/urls';
+import type { JobUrls } from '../fal/urls';
+import { urlsFromSubmit } from '../fal/urls';
 import { imagesToBinary } from './binary';
-import { tagRequest } from './errors';
+import { tagRequest } from '../fal/errors';
 import type { ServerTraits } from './follow';
 import { waitForCompletion } from './follow';
 import type { RunControls } from './validation';

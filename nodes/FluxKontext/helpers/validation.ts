@@ -1,8 +1,8 @@
 import type { IDataObject, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { ACCEPTED_IMAGE_TYPES, ASPECT_RATIOS, LIMITS, OUTPUT_FORMATS, SAFETY_TOLERANCES } from './constants';
-import { parseHttpUrl } from '../transport/urls';
+import { ACCEPTED_IMAGE_TYPES, ASPECT_RATIOS, LIMITS, OUTPUT_FORMATS, SAFETY_TOLERANCES } from '../fal/constants';
+import { parseHttpUrl } from '../fal/urls';
 
 /**
  * Checks that every value reaching fal is one fal accepts, before any request is made (fal bills 422s).

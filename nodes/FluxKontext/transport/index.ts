@@ -7,12 +7,12 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
-import { CREDENTIAL_NAME, DEFAULT_BASE_URL } from '../helpers/constants';
-import type { FalAnswer, Operation } from '../helpers/errors';
-import { errorCode, falApiError, jobFailedError, redact, tagRequest, transportError } from '../helpers/errors';
+import { CREDENTIAL_NAME, DEFAULT_BASE_URL } from '../fal/constants';
+import type { FalAnswer, Operation } from '../fal/errors';
+import { errorCode, falApiError, jobFailedError, redact, tagRequest, transportError } from '../fal/errors';
 import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
-import { normalizeBaseUrl, parseHttpUrl, sameOrigin } from './urls';
+import { normalizeBaseUrl, parseHttpUrl, sameOrigin } from '../fal/urls';
 
 /** Per-request socket timeout for JSON calls; a stream is allowed to idle longer between events and pings. */
 const REQUEST_TIMEOUT_MS = 60_000;

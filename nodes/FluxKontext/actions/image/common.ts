@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { ASPECT_RATIOS, LIMITS, SAFETY_TOLERANCES } from '../../helpers/constants';
+import { ASPECT_RATIOS, LIMITS, SAFETY_TOLERANCES } from '../../fal/constants';
 import type { Execution } from '../../helpers/execution';
 import { InputChecker, modelOptions, runControls } from '../../helpers/validation';
 import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption } from '../shared';

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { binaryToDataUrl } from '../../helpers/binary';
-import { endpointFor, LIMITS } from '../../helpers/constants';
+import { endpointFor, LIMITS } from '../../fal/constants';
 import type { Execution } from '../../helpers/execution';
 import type { InputChecker } from '../../helpers/validation';
 import { runImageJob } from './common';

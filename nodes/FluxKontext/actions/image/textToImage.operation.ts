@@ -1,6 +1,6 @@
 import type { INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { endpointFor } from '../../helpers/constants';
+import { endpointFor } from '../../fal/constants';
 import type { Execution } from '../../helpers/execution';
 import { runImageJob } from './common';
 

@@ -1,8 +1,8 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { InputChecker } from '../../helpers/validation';
-import { parseRequestId, urlsForRequest } from '../../transport/urls';
-import type { JobUrls } from '../../transport/urls';
+import { parseRequestId, urlsForRequest } from '../../fal/urls';
+import type { JobUrls } from '../../fal/urls';
 import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption } from '../shared';
 
 const show = { resource: ['request'] };

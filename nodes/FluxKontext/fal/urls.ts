@@ -1,4 +1,4 @@
-import { FAL_APP } from '../helpers/constants';
+import { FAL_APP } from './constants';
 
 /** Parses an absolute http(s) URL, or returns undefined. */
 export function parseHttpUrl(value: string): URL | undefined {
