@@ -248,17 +248,35 @@ describe('hand-off and the Request resource', () => {
 		expect(result.pairedItem).toEqual({ item: 0 });
 	});
 
-	it('Get Result on an unfinished job says so, and Get Result on an unknown id explains expiry', async () => {
+	it('Get Result right after a hand-off follows the job to its end (Wait for Completion, the default)', async () => {
+		const { fal } = server;
+		fal.options.timing = () => ({ queueMs: 300, runMs: 300 });
+		const run = await runWorkflow({
+			parameters: editParams({ waitForCompletion: false }),
+			credentials: credentialsFor(fal),
+			then: [{ name: 'Result', parameters: { resource: 'request', operation: 'getResult' } }],
+		});
+		expect(run.error).toBeUndefined();
+		const [result] = run.output('Result');
+		expect(result.json.request_id).toBe(run.output()[0].json.request_id);
+		expect(result.json.images).toHaveLength(1);
+		expect(isJpeg(result.binary!.data.data)).toBe(true);
+		// Followed (stream), then fetched once: never a result read before completion.
+		expect(requestsOf(fal, 'result')).toHaveLength(1);
+		expect(requestsOf(fal, 'stream')).toHaveLength(1);
+	});
+
+	it('Get Result without waiting on an unfinished job says so, and Get Result on an unknown id explains expiry', async () => {
 		const { fal } = server;
 		fal.options.timing = () => ({ queueMs: 2000, runMs: 2000 });
 		const run = await runWorkflow({
 			parameters: editParams({ waitForCompletion: false }),
 			credentials: credentialsFor(fal),
-			then: [{ name: 'Result', parameters: { resource: 'request', operation: 'getResult' }, continueOnFail: true }],
+			then: [{ name: 'Result', parameters: { resource: 'request', operation: 'getResult', waitForCompletion: false }, continueOnFail: true }],
 		});
 		expect(run.output('Result')[0].json.error).toMatch(/has not finished yet/);
 		const missing = await runWorkflow({
-			parameters: { resource: 'request', operation: 'getResult', requestId: '11111111-2222-4333-8444-555555555555' },
+			parameters: { resource: 'request', operation: 'getResult', requestId: '11111111-2222-4333-8444-555555555555', waitForCompletion: false },
 			credentials: credentialsFor(fal),
 		});
 		expect(missing.error?.message).toBe('Request 11111111-2222-4333-8444-555555555555 was not found (404)');
@@ -294,7 +312,8 @@ describe('failures that must never look like success', () => {
 		const id = [...fal.jobs.keys()][0];
 		expect(run.error?.message).toBe('The job failed on fal: Runner disconnected (runner_disconnected)');
 		expect(run.error?.description).toContain(id);
-		expect(requestsOf(fal, 'result')).toHaveLength(0);
+		// Its result is read once for a better reason (here it has none: the status's words stay).
+		expect(requestsOf(fal, 'result')).toHaveLength(1);
 	});
 
 	it('a 422 names the field in the node\'s words, and Continue On Fail keeps the request id', async () => {

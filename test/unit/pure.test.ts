@@ -1,4 +1,4 @@
-import { SseParser } from '../../nodes/FluxKontext/helpers/sse';
+import { SseParser } from '../../nodes/FluxKontext/job/sse';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, shouldRetry } from '../../nodes/FluxKontext/transport/retry';
 import { parseRequestId, rebase, urlsFromSubmit } from '../../nodes/FluxKontext/fal/urls';
 import { sniffImageType } from '../../nodes/FluxKontext/helpers/validation';

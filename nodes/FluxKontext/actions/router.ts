@@ -2,10 +2,10 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 
 import { requestIdOf } from '../fal/errors';
-import { asNodeError, Execution } from '../helpers/execution';
 import { mapWithConcurrency } from '../helpers/pool';
+import { asNodeError, Execution } from '../job/execution';
+import { jobOf } from '../job/handle';
 import { FalClient } from '../transport';
-import { urlsForRequest } from '../fal/urls';
 import * as image from './image';
 import * as request from './request';
 import { maxConcurrency } from './shared';
@@ -20,8 +20,9 @@ const operations: Record<string, Record<string, Operation>> = {
 /**
  * Runs the chosen operation for every input item, several at a time, and returns one output item per input
  * item, in input order, each paired with its input. With Continue On Fail a failed item outputs its error
- * (and its request_id when a job was submitted); without it, the first failure stops the other items and
- * cancels their queued jobs before the node fails.
+ * (and its job's request_id and URLs when one was submitted); without it, the first failure halts the other
+ * items (nothing more is submitted, jobs under way are cancelled) and the node fails with that item's error,
+ * accounting for every job the execution submitted.
  */
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
@@ -50,18 +51,23 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		},
 		() => execution.halted,
 	);
-	if (firstFailure) throw asNodeError(this, firstFailure.error, firstFailure.itemIndex);
+	if (firstFailure) throw execution.failure(asNodeError(this, firstFailure.error, firstFailure.itemIndex));
 	return [outputs.filter((item): item is INodeExecutionData => item !== undefined)];
 }
 
-/** The json of a failed item under Continue On Fail: a readable message, and the job's handle once submitted. */
+/** The json of a failed item under Continue On Fail: a readable message, and the job it concerns, with the URLs the node used. */
 function failureJson(execution: Execution, error: unknown): IDataObject {
 	const message = error instanceof Error ? error.message : String(error);
 	const description = (error as { description?: unknown }).description;
+	const job = jobOf(error);
 	const requestId = requestIdOf(error);
 	return {
 		error: execution.client.redact(message),
 		...(typeof description === 'string' && description ? { description: execution.client.redact(description) } : {}),
-		...(requestId ? { request_id: requestId, ...urlsForRequest(execution.client.baseUrl, requestId) } : {}),
+		...(job
+			? { request_id: job.request_id, status_url: job.status_url, response_url: job.response_url, cancel_url: job.cancel_url }
+			: requestId
+				? { request_id: requestId }
+				: {}),
 	};
 }

@@ -30,6 +30,28 @@ export const binaryPropertyOutputOption: INodeProperties = {
 	description: 'Binary field of the first image; the next ones get _1, _2, _3 appended (data, data_1, ...)',
 };
 
+export const timeoutOption: INodeProperties = {
+	displayName: 'Timeout (Seconds)',
+	name: 'timeout',
+	type: 'number',
+	typeOptions: { minValue: LIMITS.timeout.min, maxValue: LIMITS.timeout.max },
+	default: 600, // LIMITS.timeout.default (the linter wants a literal)
+	description: `How long to wait for the job to finish (time in fal's queue, running, fetching the result and images) before On Timeout applies; up to ${LIMITS.timeout.max} (24 days)`,
+};
+
+export const onTimeoutOption: INodeProperties = {
+	displayName: 'On Timeout',
+	name: 'onTimeout',
+	type: 'options',
+	options: [
+		{ name: 'Fail the Item', value: 'fail', description: 'Error with the request ID; the job goes on at fal' },
+		{ name: 'Output the Queue Handle', value: 'outputHandle', description: 'Output request_id and URLs (timed_out: true) to fetch the result later' },
+		{ name: 'Cancel the Job', value: 'cancel', description: 'Cancel it at fal, then fail the item' },
+	],
+	default: 'fail',
+	description: 'What to do when the job has not finished within the timeout',
+};
+
 /** The node-wide concurrency limit (read from the first item, like every node-wide setting). */
 export function maxConcurrency(ctx: IExecuteFunctions): number {
 	const value = ctx.getNodeParameter('options.maxConcurrency', 0, LIMITS.maxConcurrency.default);

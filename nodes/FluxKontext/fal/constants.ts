@@ -32,8 +32,11 @@ export const LIMITS = {
 	guidanceScale: { min: 1, max: 20 },
 	numImages: { min: 1, max: 4 },
 	maxConcurrency: { min: 1, max: 50, default: 10 },
-	/** Seconds to wait for a job, by default. Kontext jobs take seconds; queues can take minutes. */
-	timeout: { min: 1, default: 600 },
+	/**
+	 * Seconds to wait for a job, by default. Kontext jobs take seconds; queues can take minutes. At most 24 days:
+	 * timers hold 2^31 - 1 ms (24.8 days); a longer one would fire at once.
+	 */
+	timeout: { min: 1, max: 2_073_600, default: 600 },
 	/** fal's multi endpoints take several images; fal documents no upper bound, so we keep a sane one. */
 	images: { max: 10 },
 } as const;

@@ -1,6 +1,6 @@
 import type { IBinaryData, IBinaryKeyData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
-import type { ByteStream, CallOptions, FalClient } from '../transport';
+import type { CallOptions, FalClient } from '../transport';
 import { ACCEPTED_IMAGE_TYPES } from '../fal/constants';
 import type { InputChecker } from './validation';
 import { ACCEPTED_TYPES_TEXT, sniffImageType } from './validation';
@@ -51,8 +51,8 @@ export function decodeDataUri(uri: string): { mimeType: string; data: Buffer } |
 
 /**
  * Downloads (or decodes) the images of a result, all at once, and stores each as n8n binary data under
- * `data`, `data_1`, ... Downloads are streamed into n8n's binary data store, so a large image is not held in
- * memory a second time.
+ * `data`, `data_1`, ... Each download is read whole (under an idle deadline, and ended at once by the item's
+ * signal) before it goes to n8n's binary data store.
  */
 export async function imagesToBinary(
 	ctx: IExecuteFunctions,
@@ -64,7 +64,7 @@ export async function imagesToBinary(
 		images.map(async (image, index): Promise<[string, IBinaryData]> => {
 			const url = typeof image.url === 'string' ? image.url : '';
 			const declared = typeof image.content_type === 'string' ? image.content_type : undefined;
-			let content: Buffer | ByteStream;
+			let content: Buffer;
 			let mimeType: string | undefined = declared;
 			if (url.startsWith('data:')) {
 				const decoded = decodeDataUri(url);
@@ -74,10 +74,9 @@ export async function imagesToBinary(
 			} else {
 				const answer = await client.download(url, options);
 				if (answer.statusCode < 200 || answer.statusCode >= 300) {
-					answer.body?.destroy?.();
 					throw client.apiError({ ...answer, body: `Downloading image ${index + 1} failed` }, 'download', options);
 				}
-				content = answer.body;
+				content = answer.body as Buffer;
 				const header = answer.headers['content-type'];
 				if (typeof header === 'string' && header.startsWith('image/')) mimeType = header.split(';')[0].trim();
 			}

@@ -121,7 +121,7 @@ export function runControls(check: InputChecker, options: IDataObject): RunContr
 		check.fail('Put Output Images In Field', `"${String(binaryPropertyOutput)}" is not a field name`, 'Use letters, digits, _ or -, e.g. data');
 	}
 	return {
-		timeoutMs: check.number('Timeout', timeout, { min: LIMITS.timeout.min }) * 1000,
+		timeoutMs: check.number('Timeout', timeout, LIMITS.timeout) * 1000,
 		onTimeout: check.oneOf('On Timeout', options.onTimeout ?? 'fail', ['fail', 'outputHandle', 'cancel'] as const),
 		downloadImages: options.downloadImages === undefined ? true : check.boolean('Download Images', options.downloadImages),
 		binaryPropertyOutput,

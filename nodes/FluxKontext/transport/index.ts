@@ -13,20 +13,39 @@ import { errorCode, falApiError, jobFailedError, redact, tagRequest, transportEr
 import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
 import { normalizeBaseUrl, parseHttpUrl, sameOrigin } from '../fal/urls';
+import type { ByteStream } from './signals';
+import { abortable, anySignal, readAll, startDeadline } from './signals';
 
-/** Per-request socket timeout for JSON calls; a stream is allowed to idle longer between events and pings. */
-const REQUEST_TIMEOUT_MS = 60_000;
-const STREAM_IDLE_TIMEOUT_MS = 120_000;
+export type { ByteStream };
+
+/**
+ * How long one exchange may take before it counts as a failed attempt (a stall): until the whole answer for
+ * JSON calls, until the headers for streams and downloads, whose bodies then have an idle deadline. fal answers
+ * these in well under a second; the margins are for gateways and busy networks. The item's Timeout and Stop
+ * end every exchange sooner.
+ */
+export const DEADLINES_MS: Record<Operation, number> = {
+	submit: 60_000,
+	status: 30_000,
+	stream: 30_000,
+	result: 60_000,
+	cancel: 15_000,
+	download: 30_000,
+};
+
+/** Longest silence inside a body: a download between bytes, a status stream between events or pings. */
+export const IDLE_MS = { download: 30_000, stream: 45_000 } as const;
 
 export interface CallOptions {
 	itemIndex: number;
 	requestId?: string;
-	/** Aborts waits between retries (a timed-out or failed batch); the execution's own Stop aborts everything. */
+	/**
+	 * Ends the exchange, its retries and their back-off at once (Stop, the batch halt, the item's Timeout), with
+	 * the signal's reason. Without one, only the exchange's own deadline applies: the caller decides what may
+	 * interrupt a call (a cancel after Stop must still go out; a submit in flight must return its request id).
+	 */
 	signal?: AbortSignal;
 }
-
-/** A readable byte stream, as n8n's request helper returns with `encoding: 'stream'` (typed without importing node:stream). */
-export type ByteStream = Exclude<Parameters<IExecuteFunctions['helpers']['prepareBinaryData']>[0], Buffer>;
 
 export interface StreamAnswer {
 	statusCode: number;
@@ -85,52 +104,59 @@ export class FalClient {
 		return await this.call('read', 'status', { method: 'GET', url, qs: { logs: logs ? 1 : 0 } }, options);
 	}
 
-	/** Opens the SSE status stream. Answers with whatever status code the server gives (404/405 when it has none). */
+	/**
+	 * Opens the SSE status stream, once: whatever the answer (a stream, 404/405 where there is none, a 5xx), it
+	 * is the caller's to judge; polling is the fallback, so a failed open is never retried.
+	 */
 	async openStream(statusUrl: string, options: CallOptions): Promise<StreamAnswer> {
-		const answer = await this.call('read', 'stream', {
+		const answer = await this.call('once', 'stream', {
 			method: 'GET',
 			url: `${statusUrl}/stream`,
 			qs: { logs: 0 },
 			encoding: 'stream',
 			headers: { Accept: 'text/event-stream' },
-			timeout: STREAM_IDLE_TIMEOUT_MS,
 		}, options);
 		return answer as StreamAnswer;
 	}
 
-	/** GET a result (fal answers with the model's own status code: 200, 422, 5xx...). */
-	async result(responseUrl: string, options: CallOptions): Promise<FalAnswer> {
-		return await this.call('result', 'result', { method: 'GET', url: responseUrl }, options);
+	/**
+	 * GET a result (fal answers with the model's own status code: 200, 422, 5xx...). With `once`, a single
+	 * attempt: used to read why a job that fal reported as failed failed.
+	 */
+	async result(responseUrl: string, options: CallOptions & { once?: boolean }): Promise<FalAnswer> {
+		return await this.call(options.once ? 'once' : 'result', 'result', { method: 'GET', url: responseUrl }, options);
+	}
+
+	/** PUT a cancel. Interrupted only by `options.signal`: the cancel that follows a Stop passes none. */
+	async cancel(cancelUrl: string, options: CallOptions): Promise<FalAnswer> {
+		return await this.call('read', 'cancel', { method: 'PUT', url: cancelUrl }, options);
 	}
 
 	/**
-	 * PUT a cancel. With `afterStop`, it goes out even though the execution was stopped: n8n aborts every request
-	 * of a stopped execution, but leaving the job queued would spend the user's money unseen.
+	 * Downloads a result image, whole (an idle deadline between bytes: a server that trickles or stalls fails
+	 * the attempt). Same-origin URLs (a gateway serving files itself) go with the credential; any other origin
+	 * (fal's CDN) without it.
 	 */
-	async cancel(cancelUrl: string, options: CallOptions & { afterStop?: boolean }): Promise<FalAnswer> {
-		return await this.call('read', 'cancel', { method: 'PUT', url: cancelUrl, timeout: 15_000 }, options, options.afterStop);
-	}
-
-	/**
-	 * Downloads a result image as a stream. Same-origin URLs (a gateway serving files itself) go with the
-	 * credential; any other origin (fal's CDN) without it.
-	 */
-	async download(url: string, options: CallOptions): Promise<StreamAnswer> {
+	async download(url: string, options: CallOptions): Promise<FalAnswer & { body: Buffer | unknown }> {
+		const read = async (answer: FalAnswer): Promise<FalAnswer> => ({
+			...answer,
+			body: await readAll(answer.body as ByteStream, options.signal, IDLE_MS.download, 'image download'),
+		});
 		if (sameOrigin(url, this.baseUrl)) {
-			return (await this.call('read', 'download', { method: 'GET', url, encoding: 'stream' }, options)) as StreamAnswer;
+			return await read(await this.call('read', 'download', { method: 'GET', url, encoding: 'stream' }, options));
 		}
-		return (await this.withRetries('read', 'download', url, options, async () => {
-			const response = (await this.ctx.helpers.httpRequest({
+		const answer = await this.withRetries('read', 'download', url, options, async (signal) =>
+			(await this.ctx.helpers.httpRequest({
 				method: 'GET',
 				url,
 				encoding: 'stream',
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
-				abortSignal: this.ctx.getExecutionCancelSignal(),
-				timeout: REQUEST_TIMEOUT_MS,
-			})) as FalAnswer;
-			return response;
-		})) as StreamAnswer;
+				abortSignal: signal,
+				timeout: DEADLINES_MS.download,
+			})) as FalAnswer,
+		);
+		return await read(answer);
 	}
 
 	/** Throws a fal-worded error unless the answer is a 2xx with a JSON object body. */
@@ -145,10 +171,10 @@ export class FalClient {
 		return falApiError(this.ctx.getNode(), answer, { operation, itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
 	}
 
-	/** Notes (in n8n's debug log) why the status stream was given up for polling. */
-	logFallback(error: unknown): void {
-		const reason = error instanceof Error ? error.message : String(error);
-		this.ctx.logger.debug(`FLUX Kontext: status stream broke, polling instead (${this.redact(reason)})`);
+	/** Notes in n8n's debug log what the node did about a failure it works around (scrubbed). */
+	debug(what: string, error?: unknown): void {
+		const reason = error === undefined ? '' : ` (${error instanceof Error ? error.message : String(error)})`;
+		this.ctx.logger.debug(this.redact(`FLUX Kontext: ${what}${reason}`));
 	}
 
 	/** A job fal reports COMPLETED with an `error`: a failure of the item, in fal's words, scrubbed. */
@@ -164,9 +190,8 @@ export class FalClient {
 	private async call(
 		kind: RequestKind,
 		operation: Operation,
-		request: Pick<IHttpRequestOptions, 'method' | 'url' | 'body' | 'qs' | 'encoding' | 'headers' | 'timeout'>,
+		request: Pick<IHttpRequestOptions, 'method' | 'url' | 'body' | 'qs' | 'encoding' | 'headers'>,
 		options: CallOptions,
-		afterStop = false,
 	): Promise<FalAnswer> {
 		if (!sameOrigin(request.url, this.baseUrl)) {
 			// Never reached with URLs the node builds or rebases; kept as the last guard of the token.
@@ -178,9 +203,8 @@ export class FalClient {
 				options.requestId,
 			);
 		}
-		const context = afterStop ? withoutStopSignal(this.ctx) : this.ctx;
-		return await this.withRetries(kind, operation, request.url, options, async () => {
-			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(context, CREDENTIAL_NAME, {
+		return await this.withRetries(kind, operation, request.url, options, async (signal) => {
+			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(withSignal(this.ctx, signal), CREDENTIAL_NAME, {
 				method: request.method as IHttpRequestMethods,
 				url: request.url,
 				body: request.body,
@@ -188,7 +212,8 @@ export class FalClient {
 				headers: request.headers,
 				encoding: request.encoding,
 				json: request.encoding === undefined,
-				timeout: request.timeout ?? REQUEST_TIMEOUT_MS,
+				timeout: DEADLINES_MS[operation],
+				abortSignal: signal,
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
 				// fal's queue does not redirect: a redirect is answered as such, and the token follows none.
@@ -199,26 +224,34 @@ export class FalClient {
 		});
 	}
 
-	/** Runs one HTTP exchange with the retry policy of its kind; returns the final answer, whatever its status. */
+	/**
+	 * Runs one HTTP exchange with the retry policy of its kind; returns the final answer, whatever its status.
+	 * Each attempt has its deadline (a stall counts as a failed attempt); `options.signal` ends everything at
+	 * once with its own reason, which is never retried nor reworded.
+	 */
 	private async withRetries(
 		kind: RequestKind,
 		operation: Operation,
 		url: string,
 		options: CallOptions,
-		send: () => Promise<FalAnswer>,
+		send: (signal: AbortSignal) => Promise<FalAnswer>,
 	): Promise<FalAnswer> {
 		for (let attempt = 1; ; attempt++) {
 			let answer: FalAnswer | undefined;
 			let failure: unknown;
+			const deadline = startDeadline(DEADLINES_MS[operation], operation);
+			const signal = anySignal(options.signal, deadline.signal);
 			try {
-				answer = await send();
+				answer = await abortable(send(signal), signal, discard);
 			} catch (error) {
 				failure = error;
+			} finally {
+				deadline.clear();
 			}
+			options.signal?.throwIfAborted();
 			const code = failure === undefined ? undefined : errorCode(failure);
 			const retryable =
 				attempt <= DEFAULT_RETRY.retries &&
-				!this.ctx.getExecutionCancelSignal()?.aborted &&
 				(answer ? shouldRetry(kind, { status: answer.statusCode, headers: answer.headers, body: answer.body }) : shouldRetry(kind, { code }));
 			if (!retryable) {
 				if (answer) return answer;
@@ -234,18 +267,21 @@ export class FalClient {
 	}
 }
 
-/** Frees the socket of an answer that will not be read (a stream body of a retried request). */
+/** Frees the socket of an answer that will not be read (a stream body of a retried or abandoned request). */
 function discard(answer: FalAnswer | undefined): void {
 	const body = answer?.body as { destroy?: () => void } | undefined;
 	if (body && typeof body.destroy === 'function') body.destroy();
 }
 
 /**
- * The execution context as n8n's request helper sees it, minus the execution's stop signal, which that helper
- * otherwise attaches to every request. Used only for the cancel that must follow a Stop.
+ * The execution context as n8n's request helper sees it, with `signal` as its abort signal. n8n-core's
+ * `httpRequestWithAuthentication` replaces a request's `abortSignal` with `this.getExecutionCancelSignal()`
+ * (n8n-core 2.41, execution-engine/node-execution-context/utils/request-helpers/authentication.js), so this is
+ * the one way to give a request its own deadline, end it on the batch halt, or let the cancel that follows a
+ * Stop go out. test/integration/n8n-pins.test.ts fails loudly if n8n-core stops honouring it.
  */
-function withoutStopSignal(ctx: IExecuteFunctions): IExecuteFunctions {
+function withSignal(ctx: IExecuteFunctions, signal: AbortSignal): IExecuteFunctions {
 	return new Proxy(ctx, {
-		has: (target, key) => key !== 'getExecutionCancelSignal' && Reflect.has(target, key),
+		get: (target, key, receiver) => (key === 'getExecutionCancelSignal' ? () => signal : Reflect.get(target, key, receiver)),
 	});
 }

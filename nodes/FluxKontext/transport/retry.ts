@@ -5,10 +5,10 @@
  */
 
 /**
- * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read (status, stream,
- * cancel, downloads).
+ * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read (status,
+ * cancel, downloads); `once` is never retried (opening the status stream, whose fallback is polling).
  */
-export type RequestKind = 'submit' | 'result' | 'read';
+export type RequestKind = 'submit' | 'result' | 'read' | 'once';
 
 /** HTTP statuses fal's own clients treat as transient. */
 const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -31,6 +31,7 @@ export function shouldRetry(
 	kind: RequestKind,
 	failure: { status?: number; code?: string; headers?: Record<string, unknown>; body?: unknown },
 ): boolean {
+	if (kind === 'once') return false;
 	if (failure.status !== undefined) {
 		if (kind === 'submit') return failure.status === 429;
 		// A result that carries fal's error type is the job's own failure, stored: asking again gives the same.

@@ -1,9 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { ASPECT_RATIOS, LIMITS, SAFETY_TOLERANCES } from '../../fal/constants';
-import type { Execution } from '../../helpers/execution';
+import type { Execution } from '../../job/execution';
+import { finishJob, submitJob } from '../../job/lifecycle';
 import { InputChecker, modelOptions, runControls } from '../../helpers/validation';
-import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption } from '../shared';
+import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption, onTimeoutOption, timeoutOption } from '../shared';
 
 const show = { resource: ['image'] };
 
@@ -83,18 +84,7 @@ export const optionsProperty: INodeProperties = {
 			default: 1,
 			description: 'How many images to create per item, from 1 to 4 (fal\'s default: 1). Each is billed.',
 		},
-		{
-			displayName: 'On Timeout',
-			name: 'onTimeout',
-			type: 'options',
-			options: [
-				{ name: 'Fail the Item', value: 'fail', description: 'Error with the request ID; the job goes on at fal' },
-				{ name: 'Output the Queue Handle', value: 'outputHandle', description: 'Output request_id and URLs (timed_out: true) to fetch the result later' },
-				{ name: 'Cancel the Job', value: 'cancel', description: 'Cancel it at fal, then fail the item' },
-			],
-			default: 'fail',
-			description: 'What to do when the job has not finished within the timeout',
-		},
+		onTimeoutOption,
 		{
 			displayName: 'Output Format',
 			name: 'outputFormat',
@@ -133,14 +123,7 @@ export const optionsProperty: INodeProperties = {
 			default: false,
 			description: 'Whether fal returns the images inline (as data URIs) instead of as CDN URLs; they are then not kept in fal\'s history',
 		},
-		{
-			displayName: 'Timeout (Seconds)',
-			name: 'timeout',
-			type: 'number',
-			typeOptions: { minValue: LIMITS.timeout.min },
-			default: 600,
-			description: 'How long to wait for the job to finish (including time in fal\'s queue) before On Timeout applies',
-		},
+		timeoutOption,
 		{
 			displayName: 'Webhook URL',
 			name: 'webhookUrl',
@@ -164,7 +147,7 @@ export type BuildInput = (
  * queue handle or follow the job to its result.
  */
 export async function runImageJob(execution: Execution, itemIndex: number, build: BuildInput): Promise<INodeExecutionData> {
-	const { ctx, client } = execution;
+	const { ctx } = execution;
 	const check = new InputChecker(ctx.getNode(), itemIndex);
 	const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const controls = runControls(check, options);
@@ -176,8 +159,10 @@ export async function runImageJob(execution: Execution, itemIndex: number, build
 	const { endpoint, input } = await build(ctx, check, model);
 	const body: IDataObject = { prompt, ...input, ...fields };
 
-	const submitted = await client.submit(endpoint, body, controls.webhookUrl, { itemIndex });
-	const handle = execution.handleFrom(submitted, itemIndex);
-	if (!wait) return { json: handle };
-	return await execution.finish(handle, itemIndex, controls);
+	const handle = await submitJob(execution, itemIndex, { endpoint, input: body, webhookUrl: controls.webhookUrl });
+	if (!wait) {
+		execution.ledger.settle(handle.request_id, { state: 'handedOff' });
+		return { json: handle };
+	}
+	return await finishJob(execution, handle, itemIndex, controls);
 }

@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 
 import { binaryToDataUrl } from '../../helpers/binary';
 import { endpointFor, LIMITS } from '../../fal/constants';
-import type { Execution } from '../../helpers/execution';
+import type { Execution } from '../../job/execution';
 import type { InputChecker } from '../../helpers/validation';
 import { runImageJob } from './common';
 

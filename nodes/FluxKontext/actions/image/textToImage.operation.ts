@@ -1,7 +1,7 @@
 import type { INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { endpointFor } from '../../fal/constants';
-import type { Execution } from '../../helpers/execution';
+import type { Execution } from '../../job/execution';
 import { runImageJob } from './common';
 
 /** Text to Image needs no fields beyond the shared ones (model, prompt, waiting, options). */

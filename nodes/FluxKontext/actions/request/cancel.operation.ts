@@ -1,11 +1,18 @@
 import type { INodeExecutionData } from 'n8n-workflow';
 
-import type { Execution } from '../../helpers/execution';
+import type { Execution } from '../../job/execution';
+import { asNodeError } from '../../job/execution';
+import { tagJob } from '../../job/handle';
+import { requestCancel } from '../../job/lifecycle';
 import { requestOf } from './common';
 
 /** request_id and fal's answer: CANCELLATION_REQUESTED, ALREADY_COMPLETED or NOT_FOUND (answers, not errors). */
 export async function execute(execution: Execution, itemIndex: number): Promise<INodeExecutionData> {
-	const { requestId, cancel_url } = requestOf(execution.ctx, itemIndex, execution.client.baseUrl);
-	const status = await execution.cancel(cancel_url, requestId, itemIndex);
-	return { json: { request_id: requestId, status } };
+	const { handle } = requestOf(execution.ctx, itemIndex, execution.client.baseUrl);
+	try {
+		const status = await requestCancel(execution, handle, itemIndex, execution.interrupt);
+		return { json: { request_id: handle.request_id, status } };
+	} catch (error) {
+		throw tagJob(asNodeError(execution.ctx, error, itemIndex), handle);
+	}
 }

@@ -1,11 +1,12 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { InputChecker } from '../../helpers/validation';
 import { parseRequestId, urlsForRequest } from '../../fal/urls';
-import type { JobUrls } from '../../fal/urls';
-import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption } from '../shared';
+import type { JobHandle } from '../../job/handle';
+import { InputChecker } from '../../helpers/validation';
+import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption, onTimeoutOption, timeoutOption } from '../shared';
 
 const show = { resource: ['request'] };
+const onGetResult = { show: { '/operation': ['getResult'] } };
 
 export const requestIdProperty: INodeProperties = {
 	displayName: 'Request ID',
@@ -18,6 +19,16 @@ export const requestIdProperty: INodeProperties = {
 	description: 'The request_id of a job (the output of Edit or Text to Image with Wait for Completion off). A status or result URL of the job works too.',
 };
 
+export const waitForResultProperty: INodeProperties = {
+	displayName: 'Wait for Completion',
+	name: 'waitForCompletion',
+	type: 'boolean',
+	displayOptions: { show: { ...show, operation: ['getResult'] } },
+	default: true,
+	description:
+		'Whether to follow a job that is still queued or running to its end, then output its result (bounded by the Timeout option). Off: answer at once, failing while the job has not finished.',
+};
+
 export const requestOptionsProperty: INodeProperties = {
 	displayName: 'Options',
 	name: 'options',
@@ -26,14 +37,19 @@ export const requestOptionsProperty: INodeProperties = {
 	displayOptions: { show },
 	default: {},
 	options: [
-		{ ...downloadImagesOption, displayOptions: { show: { '/operation': ['getResult'] } } },
+		{ ...downloadImagesOption, displayOptions: onGetResult },
 		maxConcurrencyOption,
-		{ ...binaryPropertyOutputOption, displayOptions: { show: { '/operation': ['getResult'] } } },
+		{ ...onTimeoutOption, displayOptions: onGetResult },
+		{ ...binaryPropertyOutputOption, displayOptions: onGetResult },
+		{ ...timeoutOption, displayOptions: onGetResult },
 	],
 };
 
-/** The item's request id, checked, and the job's URLs on the credential's base URL. */
-export function requestOf(ctx: IExecuteFunctions, itemIndex: number, baseUrl: string): { requestId: string; check: InputChecker } & JobUrls {
+/**
+ * The item's request id, checked, as a handle with the job's URLs on the credential's base URL (fal's app
+ * path: a Kontext job's status, result and cancel URLs never carry the endpoint's sub-path).
+ */
+export function requestOf(ctx: IExecuteFunctions, itemIndex: number, baseUrl: string): { handle: JobHandle; check: InputChecker } {
 	const check: InputChecker = new InputChecker(ctx.getNode(), itemIndex);
 	const value = ctx.getNodeParameter('requestId', itemIndex, '') as unknown;
 	const requestId = parseRequestId(value);
@@ -46,5 +62,5 @@ export function requestOf(ctx: IExecuteFunctions, itemIndex: number, baseUrl: st
 					: 'is not text';
 		check.fail('Request ID', shown, 'Use the request_id output by Edit or Text to Image (a UUID such as acf05732-7cb3-445b-9f39-fdaeccb1d730)');
 	}
-	return { requestId, check, ...urlsForRequest(baseUrl, requestId) };
+	return { check, handle: { request_id: requestId, status: 'UNKNOWN', ...urlsForRequest(baseUrl, requestId), queue_position: null } };
 }

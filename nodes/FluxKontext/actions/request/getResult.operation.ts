@@ -1,13 +1,26 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
-import type { Execution } from '../../helpers/execution';
+import type { Execution } from '../../job/execution';
+import { asNodeError } from '../../job/execution';
+import { tagJob } from '../../job/handle';
+import { finishJob, resultItem } from '../../job/lifecycle';
 import { runControls } from '../../helpers/validation';
 import { requestOf } from './common';
 
-/** The same output as a finished Edit or Text to Image: fal's result, request_id, and the images as binary data. */
+/**
+ * The same output as a finished Edit or Text to Image: fal's result, request_id, and the images as binary
+ * data. By default a job still under way is followed to its end first (Timeout and On Timeout apply).
+ */
 export async function execute(execution: Execution, itemIndex: number): Promise<INodeExecutionData> {
-	const { ctx, client } = execution;
-	const { requestId, response_url, check } = requestOf(ctx, itemIndex, client.baseUrl);
+	const { ctx } = execution;
+	const { handle, check } = requestOf(ctx, itemIndex, execution.client.baseUrl);
 	const controls = runControls(check, ctx.getNodeParameter('options', itemIndex, {}) as IDataObject);
-	return await execution.resultItem(requestId, response_url, itemIndex, controls);
+	if (check.boolean('Wait for Completion', ctx.getNodeParameter('waitForCompletion', itemIndex, true))) {
+		return await finishJob(execution, handle, itemIndex, controls);
+	}
+	try {
+		return await resultItem(execution, handle, itemIndex, controls);
+	} catch (error) {
+		throw tagJob(asNodeError(ctx, error, itemIndex), handle);
+	}
 }

@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import * as cancel from './cancel.operation';
-import { requestIdProperty, requestOptionsProperty } from './common';
+import { requestIdProperty, requestOptionsProperty, waitForResultProperty } from './common';
 import * as getResult from './getResult.operation';
 import * as getStatus from './getStatus.operation';
 
@@ -16,11 +16,12 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { resource: ['request'] } },
 		options: [
 			{ name: 'Cancel', value: 'cancel', action: 'Cancel a request', description: 'Cancel a queued job (a running one may still complete)' },
-			{ name: 'Get Result', value: 'getResult', action: 'Get the result of a request', description: 'Fetch a finished job\'s result and images' },
+			{ name: 'Get Result', value: 'getResult', action: 'Get the result of a request', description: 'Fetch a job\'s result and images, waiting for it to finish' },
 			{ name: 'Get Status', value: 'getStatus', action: 'Get the status of a request', description: 'IN_QUEUE, IN_PROGRESS or COMPLETED, with queue position and logs' },
 		],
 		default: 'getStatus',
 	},
 	requestIdProperty,
+	waitForResultProperty,
 	requestOptionsProperty,
 ];
