@@ -43,16 +43,28 @@ export interface FakeFalOptions {
 	publicBaseUrl?: string;
 	/** Timing of a job from its input (the JSON body) and its submit order (0-based). Default () => ({ queueMs: 20, runMs: 50 }). */
 	timing?: (input: Record<string, unknown>, index: number) => { queueMs: number; runMs: number };
-	/** Whether GET .../status/stream is offered. 'ok' (default) | '404' | '405' | 'break' (sends the first event then destroys the socket without COMPLETED). */
-	stream?: 'ok' | '404' | '405' | 'break';
-	/** ms between `: ping` comments on the stream. Default 1000. */
+	/**
+	 * Whether GET .../status/stream is offered. 'ok' (default) | '404' | '405' | 'break' (sends the first event then
+	 * destroys the socket without COMPLETED) | 'silent' (sends 200 and its headers, then nothing at all, ever).
+	 */
+	stream?: 'ok' | '404' | '405' | 'break' | 'silent';
+	/** ms between `: ping` comments on the stream; 0: no pings (a stream that is quiet between status changes). Default 1000. */
 	pingMs?: number;
+	/** `Retry-After` header value on 202 status answers (e.g. '0', '3600'), for every job or by its input. Default: none. */
+	statusRetryAfter?: string | ((input: Record<string, unknown>) => string);
+	/**
+	 * Decides from a job's input (and submit order) whether it fails, and how: `terminal` makes the status end with
+	 * that status of a gateway's own (FAILED, ERROR...) instead of fal's COMPLETED. Default: none fail (see failNextJobs).
+	 */
+	failure?: (input: Record<string, unknown>, index: number) => JobFailure | undefined;
+	/** ms a submit waits before it is handled (a slow gateway), from the job's input. Default () => 0. */
+	submitDelayMs?: (input: Record<string, unknown>) => number;
 	/** Size in bytes of each generated PNG (approximately; incompressible content). Default: small (8x8, ~270 bytes). */
 	pngBytes?: number;
 }
 
 /** The options in force: every default filled in except `pngBytes` (undefined = small PNGs). */
-export type ResolvedFakeFalOptions = Required<Omit<FakeFalOptions, 'pngBytes'>> & Pick<FakeFalOptions, 'pngBytes'>;
+export type ResolvedFakeFalOptions = Required<Omit<FakeFalOptions, 'pngBytes' | 'failure'>> & Pick<FakeFalOptions, 'pngBytes' | 'failure'>;
 
 export type RequestKind = 'submit' | 'status' | 'stream' | 'result' | 'cancel' | 'file' | 'other';
 
@@ -67,6 +79,8 @@ export interface RecordedRequest {
 	body?: unknown;
 	/** performance.now() when the request arrived. */
 	at: number;
+	/** performance.now() when its connection or answer closed (the client gave up, or the answer ended). */
+	closedAt?: number;
 	kind: RequestKind;
 }
 
@@ -81,6 +95,21 @@ export interface Fault {
 	headers?: Record<string, string>;
 	/** Destroy the socket (TCP RST) instead of answering. */
 	reset?: boolean;
+	/** Never answer: the request stays open (no headers) until the client gives up, reset() or stop(). */
+	hang?: boolean;
+	/** Send the headers at once, then the body one byte every `trickleMs` ms. */
+	trickleMs?: number;
+}
+
+export interface JobFailure {
+	error: string;
+	error_type: string;
+	/** HTTP status of the result. */
+	status: number;
+	/** A gateway's own terminal status for the status answers, instead of fal's COMPLETED with error fields. */
+	terminal?: string;
+	/** The result's `detail` (e.g. a 422's per-field list); default: `error`. */
+	detail?: unknown;
 }
 
 export interface Job {
@@ -96,7 +125,7 @@ export interface Job {
 	/** First time the result was fetched after completion. */
 	resultFetchedAt?: number;
 	webhookUrl?: string;
-	failure?: { error: string; error_type: string; status: number };
+	failure?: JobFailure;
 }
 
 export interface WebhookDelivery {
@@ -144,6 +173,9 @@ const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
 	timing: () => ({ queueMs: 20, runMs: 50 }),
 	stream: 'ok',
 	pingMs: 1000,
+	statusRetryAfter: '',
+	failure: () => undefined,
+	submitDelayMs: () => 0,
 	pngBytes: undefined,
 };
 
@@ -304,7 +336,7 @@ export class FakeFal {
 	}
 
 	/** The next n submitted jobs end COMPLETED with an error (default: runner_disconnected, result 503). */
-	failNextJobs(n: number, failure: { error?: string; error_type?: string; status?: number } = {}): void {
+	failNextJobs(n: number, failure: Partial<JobFailure> = {}): void {
 		for (let i = 0; i < n; i++) this.pendingFailures.push({ ...DEFAULT_FAILURE, ...failure });
 	}
 
@@ -385,6 +417,7 @@ export class FakeFal {
 			kind,
 		};
 		(listener === 'cdn' ? this.cdnRequests : this.requests).push(record);
+		res.on('close', () => (record.closedAt = performance.now()));
 
 		try {
 			const fault = this.takeFault(kind);
@@ -394,7 +427,11 @@ export class FakeFal {
 
 			if (!this.authorized(req.headers.authorization)) return sendJson(res, 401, DETAIL.unauthorized);
 
-			if (kind === 'submit') return this.submit(res, path, url.searchParams, json);
+			if (kind === 'submit') {
+				const delay = isPlainObject(json.value) ? this.options.submitDelayMs(json.value) : 0;
+				if (delay > 0) await this.sleep(delay);
+				return this.submit(res, path, url.searchParams, json);
+			}
 
 			const route = REQUEST_ROUTE.exec(path);
 			if (!route || kind === 'other') {
@@ -424,6 +461,17 @@ export class FakeFal {
 		}
 	}
 
+	/** A tracked wait (cleared by stop()). */
+	private sleep(ms: number): Promise<void> {
+		return new Promise((resolve) => {
+			const timer = setTimeout(() => {
+				this.timers.delete(timer);
+				resolve();
+			}, ms);
+			this.timers.add(timer);
+		});
+	}
+
 	private takeFault(kind: RequestKind): Fault | undefined {
 		const queue = this.faults.get(kind);
 		const entry = queue?.[0];
@@ -441,8 +489,15 @@ export class FakeFal {
 			else res.destroy();
 			return;
 		}
+		if (fault.hang) {
+			// Tracked like a stream so that reset() and stop() end it.
+			this.openStreams.add(res);
+			res.on('close', () => this.openStreams.delete(res));
+			return;
+		}
 		const status = fault.status ?? 500;
 		const body = fault.body ?? { detail: 'Internal Server Error' };
+		if (fault.trickleMs !== undefined) return this.trickle(res, status, body, fault);
 		if (typeof body === 'string') {
 			res.writeHead(status, {
 				'content-type': 'text/plain; charset=utf-8',
@@ -453,6 +508,33 @@ export class FakeFal {
 			return;
 		}
 		sendJson(res, status, body, fault.headers);
+	}
+
+	/** Headers now, then the body a byte at a time: a server (or proxy) that never quite stalls. */
+	private trickle(res: http.ServerResponse, status: number, body: unknown, fault: Fault): void {
+		const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+		res.writeHead(status, {
+			'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+			'content-length': String(bytes.length),
+			...fault.headers,
+		});
+		this.openStreams.add(res);
+		let sent = 0;
+		const timer = setInterval(() => {
+			if (res.destroyed || sent >= bytes.length) {
+				clearInterval(timer);
+				this.timers.delete(timer);
+				if (!res.destroyed) res.end();
+				return;
+			}
+			res.write(bytes.subarray(sent, ++sent));
+		}, fault.trickleMs);
+		this.timers.add(timer);
+		res.on('close', () => {
+			clearInterval(timer);
+			this.timers.delete(timer);
+			this.openStreams.delete(res);
+		});
 	}
 
 	/** `Authorization: Key <token>` (fal) or `Bearer <token>` (gateways), as `authScheme` allows. */
@@ -483,7 +565,9 @@ export class FakeFal {
 		}
 		// The input is not validated here: fal validates when the job runs (see outcomeOf).
 		const input = json.value;
-		const { queueMs, runMs } = this.options.timing(input, this.submitCount++);
+		const index = this.submitCount++;
+		const { queueMs, runMs } = this.options.timing(input, index);
+		const failure = this.options.failure?.(input, index);
 		const job: Job = {
 			id: randomUUID(),
 			endpoint,
@@ -493,7 +577,7 @@ export class FakeFal {
 			runMs,
 			state: 'IN_QUEUE',
 			webhookUrl: query.get('fal_webhook') ?? undefined,
-			failure: this.pendingFailures.shift(),
+			failure: failure ? { ...DEFAULT_FAILURE, ...failure } : this.pendingFailures.shift(),
 		};
 		const queuePosition = this.queuePosition(job);
 		this.jobs.set(job.id, job);
@@ -543,7 +627,7 @@ export class FakeFal {
 			return {
 				status,
 				headers: { 'X-Fal-Error-Type': error_type },
-				body: { detail: error, error_type },
+				body: { detail: job.failure.detail ?? error, error_type },
 				files: [],
 			};
 		}
@@ -586,7 +670,10 @@ export class FakeFal {
 	private status(res: http.ServerResponse, job: Job | undefined, query: URLSearchParams): void {
 		if (!job) return sendJson(res, 404, DETAIL.requestNotFound);
 		const body = this.statusBody(job, wantsLogs(query));
-		sendJson(res, body.status === 'COMPLETED' ? 200 : 202, body);
+		const done = body.status !== 'IN_QUEUE' && body.status !== 'IN_PROGRESS';
+		const { statusRetryAfter } = this.options;
+		const retryAfter = typeof statusRetryAfter === 'function' ? statusRetryAfter(job.input) : statusRetryAfter;
+		sendJson(res, done ? 200 : 202, body, !done && retryAfter ? { 'retry-after': retryAfter } : {});
 	}
 
 	/** Server-sent events: the current status now, then at every change; ends after COMPLETED. */
@@ -611,17 +698,25 @@ export class FakeFal {
 		const send = (): boolean => {
 			const body = this.statusBody(job, logs);
 			write(`data: ${JSON.stringify(body)}\n\n`);
-			return body.status === 'COMPLETED';
+			return body.status !== 'IN_QUEUE' && body.status !== 'IN_PROGRESS';
 		};
-		const ping = setInterval(() => write(': ping\n\n'), this.options.pingMs);
-		this.timers.add(ping);
+		if (mode === 'silent') {
+			// Headers, then nothing: no event, no ping, no end (until the client gives up).
+			res.flushHeaders();
+			res.on('close', () => this.openStreams.delete(res));
+			return;
+		}
+		const ping = this.options.pingMs > 0 ? setInterval(() => write(': ping\n\n'), this.options.pingMs) : undefined;
+		if (ping) this.timers.add(ping);
 		const listener = (change: 'state' | 'log'): void => {
 			if (change === 'log' && !logs) return;
 			if (send()) res.end();
 		};
 		res.on('close', () => {
-			clearInterval(ping);
-			this.timers.delete(ping);
+			if (ping) {
+				clearInterval(ping);
+				this.timers.delete(ping);
+			}
 			rt.listeners.delete(listener);
 			this.openStreams.delete(res);
 		});
@@ -678,6 +773,10 @@ export class FakeFal {
 			case 'IN_PROGRESS':
 				return { status: 'IN_PROGRESS', request_id: job.id, logs: withLogs ? rt.logs : null, ...urls };
 			case 'COMPLETED':
+				if (job.failure?.terminal) {
+					// A gateway's own terminal status (fal has none): its words in `error`.
+					return { status: job.failure.terminal, request_id: job.id, error: job.failure.error, ...urls };
+				}
 				return {
 					status: 'COMPLETED',
 					request_id: job.id,
