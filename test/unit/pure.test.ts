@@ -4,7 +4,7 @@ import { baseUrlProblem, parseRequestId, rebase, urlsFromSubmit, withoutPassword
 import { sniffImageType, splitImageUrls } from '../../nodes/FluxKontext/helpers/validation';
 import { mapWithConcurrency } from '../../nodes/FluxKontext/helpers/pool';
 import { decodeDataUri } from '../../nodes/FluxKontext/helpers/binary';
-import { plainText, redact, validationProblems } from '../../nodes/FluxKontext/fal/errors';
+import { plainText, redact, transportError, validationProblems } from '../../nodes/FluxKontext/fal/errors';
 import { endpointFor } from '../../nodes/FluxKontext/fal/constants';
 
 describe('SseParser', () => {
@@ -149,6 +149,17 @@ describe('errors', () => {
 		expect(plainText('  Service\n  Unavailable ')).toBe('Service Unavailable');
 		expect(plainText('x'.repeat(400))).toHaveLength(300);
 		expect(plainText('a < b and c > d')).toBe('a < b and c > d');
+	});
+
+	it('a submit that never reached the server says nothing was queued; one that may have, says so', () => {
+		const node = { id: '1', name: 'FLUX Kontext', type: 'fluxKontext', typeVersion: 1, position: [0, 0] as [number, number], parameters: {} };
+		const context = { operation: 'submit' as const, itemIndex: 0, secrets: [], url: 'http://127.0.0.1:9/fal-ai/flux-pro/kontext' };
+		const refused = transportError(node, Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }), context);
+		expect(refused.message).toBe('Could not reach 127.0.0.1:9: connection refused');
+		expect(refused.description).toMatch(/^ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:9\. Nothing was queued\./);
+		const timedOut = transportError(node, Object.assign(new Error('timeout of 60000ms exceeded'), { code: 'ECONNABORTED' }), context);
+		expect(timedOut.message).toBe('The submit may have queued a job: timed out (127.0.0.1:9)');
+		expect(timedOut.description).toMatch(/The job may have been queued, .* The node did not retry the submit/);
 	});
 
 	it('redacts secrets', () => {
