@@ -7,7 +7,7 @@ import type {
 } from 'n8n-workflow';
 
 import { DEFAULT_BASE_URL, FAL_APP } from '../nodes/FluxKontext/fal/constants';
-import { readCredential, withoutPassword } from '../nodes/FluxKontext/fal/urls';
+import { readCredential, maskedUrl } from '../nodes/FluxKontext/fal/urls';
 
 /**
  * fal's own hosts (fal.run, fal.ai and their subdomains) expect `Key <token>`; gateways `Bearer <token>`.
@@ -17,7 +17,7 @@ function authorizationFor(credentials: ICredentialDataDecryptedObject): string {
 	const scheme = credentials.authScheme || 'auto';
 	const { token, baseUrl, baseUrlProblem } = readCredential(credentials);
 	if (baseUrlProblem) {
-		throw new Error(`Base URL "${withoutPassword(baseUrl)}" ${baseUrlProblem}: use the bare URL (e.g. ${DEFAULT_BASE_URL}), the token goes in API Key`);
+		throw new Error(`Base URL "${maskedUrl(baseUrl)}" ${baseUrlProblem}: use the bare URL (e.g. ${DEFAULT_BASE_URL}), the token goes in API Key`);
 	}
 	const host = new URL(baseUrl).hostname.toLowerCase();
 	const useKey = scheme === 'key' || (scheme === 'auto' && /(^|\.)fal\.(run|ai)$/.test(host));

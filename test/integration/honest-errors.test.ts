@@ -224,6 +224,13 @@ describe('11. a prompt from an expression that yields a number or a boolean beco
 		expect(run.error).toBeUndefined();
 		expect((requestsOf(fal, 'submit')[0].body as Record<string, unknown>).prompt).toBe(sent);
 	});
+
+	it('an object is named as such, not as empty', async () => {
+		const { fal } = server;
+		const run = await runWorkflow({ parameters: textToImageParams({ prompt: '={{ { text: "a cat" } }}' }), credentials: credentialsFor(fal) });
+		expect(run.error?.message).toBe('Prompt: is not text (an object)');
+		expect(fal.requests).toHaveLength(0);
+	});
 });
 
 describe('12. Image URL lists and wrapped data URLs', () => {
@@ -302,8 +309,8 @@ describe('13. adding an option does not change the result by itself', () => {
 describe('14. a Base URL with user:password, a query or a fragment is refused before any request', () => {
 	it.each([
 		['user:password', (url: string) => url.replace('http://', 'http://me:hunter2@'), 'contains a user name or password'],
-		['a query string', (url: string) => `${url}/?token=1`, 'has a query string (?...)'],
-		['a fragment', (url: string) => `${url}#gw`, 'has a fragment (#...)'],
+		['a query string', (url: string) => `${url}/?key=hunter2`, 'has a query string (?...)'],
+		['a fragment', (url: string) => `${url}#hunter2`, 'has a fragment (#...)'],
 	])('%s: at run time and in the credential test', async (_name, make, problem) => {
 		const { fal } = server;
 		const baseUrl = make(fal.url);

@@ -1,6 +1,6 @@
 import { SseParser } from '../../nodes/FluxKontext/job/sse';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, shouldRetry } from '../../nodes/FluxKontext/transport/retry';
-import { baseUrlProblem, parseRequestId, rebase, urlsFromSubmit, withoutPassword } from '../../nodes/FluxKontext/fal/urls';
+import { baseUrlProblem, parseRequestId, rebase, urlsFromSubmit, maskedUrl } from '../../nodes/FluxKontext/fal/urls';
 import { sniffImageType, splitImageUrls } from '../../nodes/FluxKontext/helpers/validation';
 import { mapWithConcurrency } from '../../nodes/FluxKontext/helpers/pool';
 import { decodeDataUri } from '../../nodes/FluxKontext/helpers/binary';
@@ -113,8 +113,10 @@ describe('Base URL', () => {
 		expect(baseUrlProblem(url)).toBe(problem);
 	});
 
-	it('is shown without its password', () => {
-		expect(withoutPassword('https://user:s3cret@gw.example.com/x')).toBe('https://user:***@gw.example.com/x');
+	it('is shown without its password, query or fragment', () => {
+		expect(maskedUrl('https://user:s3cret@gw.example.com/x')).toBe('https://user:***@gw.example.com/x');
+		expect(maskedUrl('https://gw.example.com/x?key=s3cret#s3cret')).toBe('https://gw.example.com/x?***#***');
+		expect(maskedUrl('https://gw.example.com/x#s3cret')).toBe('https://gw.example.com/x#***');
 	});
 });
 

@@ -2,6 +2,7 @@ import type { IDataObject, INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { DEFAULT_BASE_URL, FIELD_LABELS } from './constants';
+import { parseRequestId } from './urls';
 
 /** What fal answered: the pieces of an HTTP response that error messages are made from. */
 export interface FalAnswer {
@@ -47,7 +48,8 @@ export function falApiError(
 	const { statusCode: status } = answer;
 	const detail = detailText(answer.body);
 	const errorType = errorTypeOf(answer);
-	const id = context.requestId;
+	// A failed submit that fal did queue may still name its request (fal's clients read this header too).
+	const id = context.requestId ?? (context.operation === 'submit' ? parseRequestId(headerValue(answer.headers, 'x-fal-request-id')) : undefined);
 	let message: string;
 	let description: string;
 	if (status === 401) {

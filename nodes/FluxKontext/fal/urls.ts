@@ -42,9 +42,9 @@ export function baseUrlProblem(value: string): string | undefined {
 	return undefined;
 }
 
-/** A URL fit to show: any password in it replaced by ***. */
-export function withoutPassword(value: string): string {
-	return value.replace(/^([a-z]+:\/\/[^/:@]*):[^/@]*@/i, '$1:***@');
+/** A Base URL fit to show in a message: a password, a query or a fragment (where keys get pasted) shown as ***. */
+export function maskedUrl(value: string): string {
+	return value.replace(/^([a-z]+:\/\/[^/:@]*):[^/@]*@/i, '$1:***@').replace(/([?#])[^#]*/g, '$1***');
 }
 
 /** The configured base URL without trailing slashes (a gateway may mount fal's paths under a prefix). */

@@ -25,8 +25,11 @@ export class InputChecker {
 	/** Text; a number or boolean from an expression (`={{ 42 }}`) becomes its text. Only empty or blank is refused. */
 	prompt(value: unknown): string {
 		const text = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-		if (typeof text !== 'string' || text.trim() === '') {
+		if (text === undefined || text === null || (typeof text === 'string' && text.trim() === '')) {
 			this.fail('Prompt', 'is empty', 'Describe the image to create, or the change to make to the input image');
+		}
+		if (typeof text !== 'string') {
+			this.fail('Prompt', `is not text (${Array.isArray(text) ? 'a list' : 'an object'})`, 'In an expression, pick the field that holds the text, e.g. {{ $json.prompt }}');
 		}
 		return text;
 	}

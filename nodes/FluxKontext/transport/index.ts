@@ -12,7 +12,7 @@ import type { FalAnswer, ImageProblem, Operation } from '../fal/errors';
 import { errorCode, falApiError, headerValue, imageError, jobFailedError, noImagesError, redact, tagRequest, transportError } from '../fal/errors';
 import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
-import { normalizeBaseUrl, parseHttpUrl, readCredential, sameOrigin, withoutPassword } from '../fal/urls';
+import { maskedUrl, normalizeBaseUrl, parseHttpUrl, readCredential, sameOrigin } from '../fal/urls';
 import type { ByteStream } from './signals';
 import { abortable, anySignal, readAll, startDeadline } from './signals';
 
@@ -82,7 +82,7 @@ export class FalClient {
 		// Every form of the token that can travel: as sent (trimmed), and URL-encoded should a server echo it in a URL.
 		const secrets = [...new Set([token, encodeURIComponent(token)])];
 		if (baseUrlProblem) {
-			throw new NodeOperationError(ctx.getNode(), `Base URL: "${redact(withoutPassword(baseUrl), secrets)}" ${baseUrlProblem}`, {
+			throw new NodeOperationError(ctx.getNode(), `Base URL: "${redact(maskedUrl(baseUrl), secrets)}" ${baseUrlProblem}`, {
 				description: `Open the FLUX Kontext credential and set Base URL to ${DEFAULT_BASE_URL} or your gateway's URL, with no user name, password, query string or fragment: the token goes in API Key.`,
 			});
 		}

@@ -59,7 +59,7 @@ export const optionsProperty: INodeProperties = {
 			name: 'aspectRatio',
 			type: 'options',
 			options: [
-				{ name: 'Fal\'s Default (Edit: Input\'s Ratio, Text to Image: 1:1)', value: '' },
+				{ name: 'Default (Edit: Input\'s Ratio; Text to Image: 1:1)', value: '' },
 				...ASPECT_RATIOS.map((ratio) => ({ name: ratio, value: ratio })),
 			],
 			default: '',
