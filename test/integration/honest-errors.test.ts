@@ -53,10 +53,11 @@ describe('1. a submit that may have queued a job says so, and how to check', () 
 	// A refused connection (retried with real back-off, so not run here) says the same: see test/unit/pure.test.ts.
 	it('429 says that nothing was queued', async () => {
 		const { fal } = server;
-		fal.inject({ kind: 'submit', status: 429, times: 5, body: { detail: 'Queue is full' }, headers: NOW });
+		// An id on a refused request names no job: it is not offered.
+		fal.inject({ kind: 'submit', status: 429, times: 5, body: { detail: 'Queue is full' }, headers: { ...NOW, 'x-fal-request-id': UUID } });
 		const limited = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal) });
 		expect(limited.error?.message).toBe('fal is rate limiting this account (429): Queue is full');
-		expect(limited.error?.description).toMatch(/^Nothing was queued\. The node retried with backoff and gave up/);
+		expect(limited.error?.description).toBe('Nothing was queued. The node retried with backoff and gave up. Lower Max Concurrent Requests, or try again later.');
 		expect(requestsOf(fal, 'submit')).toHaveLength(5);
 		expect(fal.jobs.size).toBe(0);
 	});

@@ -48,8 +48,10 @@ export function falApiError(
 	const { statusCode: status } = answer;
 	const detail = detailText(answer.body);
 	const errorType = errorTypeOf(answer);
-	// A failed submit that fal did queue may still name its request (fal's clients read this header too).
-	const id = context.requestId ?? (context.operation === 'submit' ? parseRequestId(headerValue(answer.headers, 'x-fal-request-id')) : undefined);
+	// A submit whose outcome is unknown (5xx, or 2xx without a job handle) may have queued a job.
+	const unknownSubmit = context.operation === 'submit' && (status >= 500 || (status >= 200 && status < 300));
+	// Such an answer may still name its request (fal's clients read this header too).
+	const id = context.requestId ?? (unknownSubmit ? parseRequestId(headerValue(answer.headers, 'x-fal-request-id')) : undefined);
 	let message: string;
 	let description: string;
 	if (status === 401) {
@@ -78,11 +80,9 @@ export function falApiError(
 	} else if (status === 400 && /in progress|not completed|in queue/i.test(detail ?? '')) {
 		message = id ? `Request ${id} has not finished yet` : 'The request has not finished yet';
 		description = 'Use Get Status to follow it, or run Get Result again once its status is COMPLETED.';
-	} else if (context.operation === 'submit' && status >= 500) {
-		message = `The submit may have queued a job: fal answered ${status}${errorType ? ` (${errorType})` : ''}: ${detail ?? 'server error'}`;
-		description = mayHaveQueued(id);
-	} else if (context.operation === 'submit' && status >= 200 && status < 300) {
-		message = `The submit may have queued a job: fal answered ${status} without a job handle${detail ? `: ${detail}` : ''}`;
+	} else if (unknownSubmit) {
+		const what = status >= 500 ? `${errorType ? ` (${errorType})` : ''}: ${detail ?? 'server error'}` : ` without a job handle${detail ? `: ${detail}` : ''}`;
+		message = `The submit may have queued a job: fal answered ${status}${what}`;
 		description = mayHaveQueued(id);
 	} else if (status >= 500 && errorType) {
 		message = `fal failed to run the job (${status}, ${errorType}): ${detail ?? 'server error'}`;
