@@ -5,8 +5,6 @@
  */
 import { errorTypeOf, headerValue, NOT_SENT_CODES } from '../fal/errors';
 
-export { headerValue };
-
 /**
  * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read (status,
  * cancel, downloads); `once` is never retried (opening the status stream, whose fallback is polling).
