@@ -95,7 +95,7 @@ describe('3. a failed image download names the image, the host and the status, a
 		const [item] = run.output();
 		const id = [...fal.jobs.keys()][0];
 		const cdnHost = new URL(fal.cdnUrl).host;
-		expect(item.json.error).toBe(`Image 2 of 2 could not be downloaded from ${cdnHost}: answered 404 (application/json)`);
+		expect(item.json.error).toBe(`Image 2 of 2 could not be downloaded from ${cdnHost}: answered 404: Not Found`);
 		expect(item.json.description).toMatch(new RegExp(`^The job itself succeeded \\(request ${id}\\) and is billed: do not submit it again\\. Get Result with this request id`));
 		expect(item.json.request_id).toBe(id);
 		expect(requestsOf(fal, 'submit')).toHaveLength(1);
@@ -106,7 +106,7 @@ describe('3. a failed image download names the image, the host and the status, a
 		fal.options.fileUrls = 'redirect';
 		fal.inject({ kind: 'other', status: 503, times: 5, body: 'busy', headers: NOW });
 		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal) });
-		expect(run.error?.message).toBe(`Image 1 of 1 could not be downloaded from ${new URL(fal.url).host}: answered 503 (text/plain)`);
+		expect(run.error?.message).toBe(`Image 1 of 1 could not be downloaded from ${new URL(fal.url).host}: answered 503: busy`);
 		expect(run.error?.description).toMatch(/^The job itself succeeded \(request [0-9a-f-]{36}\) and is billed/);
 		expect(fal.jobs.size).toBe(1);
 	});
@@ -131,7 +131,7 @@ describe('4. an image entry without a usable URL says what the result held', () 
 
 describe('6. the bytes decide: a download that is not an image is a failed download', () => {
 	it.each([
-		['an HTML page with 200', { status: 200, body: '<html><body>Please log in</body></html>', headers: { 'content-type': 'text/html' } }, 'answered 200 with text/html, not an image'],
+		['an HTML page with 200', { status: 200, body: '<html><body>Please log in</body></html>', headers: { 'content-type': 'text/html' } }, 'answered 200 with text/html ("Please log in"), not an image'],
 		['an empty body with 200 and an image type', { status: 200, body: '', headers: { 'content-type': 'image/jpeg' } }, 'answered 200 with an empty body, not an image'],
 		['text with an image type', { status: 200, body: 'not really a jpeg', headers: { 'content-type': 'image/jpeg' } }, 'answered 200 with image/jpeg, not an image'],
 	])('%s', async (_name, fault, problem) => {

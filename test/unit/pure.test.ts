@@ -151,6 +151,7 @@ describe('errors', () => {
 		expect(plainText('  Service\n  Unavailable ')).toBe('Service Unavailable');
 		expect(plainText('x'.repeat(400))).toHaveLength(300);
 		expect(plainText('a < b and c > d')).toBe('a < b and c > d');
+		expect(plainText('<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>')).toBe('AccessDenied Request has expired');
 	});
 
 	it('a submit that never reached the server says nothing was queued; one that may have, says so', () => {

@@ -294,17 +294,28 @@ export function headerValue(headers: Record<string, unknown> | undefined, name: 
 
 /**
  * A body as short plain text: an HTML page (a proxy's "502 Bad Gateway") becomes its title, or its text without
- * markup; any text is cut to `max` characters with whitespace collapsed.
+ * markup (an XML error, as storage CDNs send, too); any text is cut to `max` characters with whitespace collapsed.
  */
 export function plainText(body: string, max = 300): string {
 	let text = body;
-	if (/<(!doctype|html|head|body|title|h1|center|div|p)\b/i.test(text)) {
+	if (/^\s*</.test(text) || /<(!doctype|html|head|body|title|h1|center|div|p)\b/i.test(text)) {
 		const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1] ?? /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(text)?.[1];
 		text = (title ?? text.replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ')).replace(/<[^>]*>/g, ' ');
 		text = text.replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, entity: string) => HTML_ENTITIES[entity]);
 	}
 	text = text.replace(/\s+/g, ' ').trim();
 	return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+/** The gist of a body read whole, when it is text (JSON, HTML, XML, plain): fal's `detail`, a page's title, the text. */
+export function bodyGist(bytes: Buffer, contentType: string | undefined): string | undefined {
+	if (!/json|text|html|xml/i.test(contentType ?? '')) return undefined;
+	const text = bytes.toString('utf8');
+	try {
+		return detailText(JSON.parse(text)) ?? detailText(text);
+	} catch {
+		return detailText(text);
+	}
 }
 
 const HTML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: ' ' };

@@ -3,7 +3,7 @@ import type { IBinaryData, IBinaryKeyData, IDataObject, IExecuteFunctions } from
 import type { CallOptions, FalClient } from '../transport';
 import { ACCEPTED_IMAGE_TYPES } from '../fal/constants';
 import type { ImageProblem } from '../fal/errors';
-import { failureWords, headerValue, shortJson } from '../fal/errors';
+import { bodyGist, failureWords, headerValue, shortJson } from '../fal/errors';
 import { parseHttpUrl } from '../fal/urls';
 import type { InputChecker } from './validation';
 import { ACCEPTED_TYPES_TEXT, shorten, sniffImageType } from './validation';
@@ -99,14 +99,16 @@ export async function imagesToBinary(
 				const answer = await client.download(url, options).catch((error: unknown) => {
 					throw options.signal?.aborted ? error : fail(failureWords(error), { url });
 				});
-				const served = headerValue(answer.headers, 'content-type')?.split(';')[0].trim() || 'no content type';
-				if (answer.statusCode < 200 || answer.statusCode >= 300) {
-					throw fail(`answered ${answer.statusCode} (${served})`, { url, httpCode: answer.statusCode });
-				}
 				content = answer.body as Buffer;
+				const served = headerValue(answer.headers, 'content-type')?.split(';')[0].trim() || 'no content type';
+				const gist = bodyGist(content, served);
+				if (answer.statusCode < 200 || answer.statusCode >= 300) {
+					throw fail(`answered ${answer.statusCode}${gist ? `: ${gist}` : ` (${served})`}`, { url, httpCode: answer.statusCode });
+				}
 				mimeType = sniffImageType(content);
 				if (!mimeType) {
-					throw fail(`answered ${answer.statusCode} with ${content.length ? served : 'an empty body'}, not an image`, { url, httpCode: answer.statusCode });
+					const what = content.length ? `${served}${gist ? ` ("${gist}")` : ''}` : 'an empty body';
+					throw fail(`answered ${answer.statusCode} with ${what}, not an image`, { url, httpCode: answer.statusCode });
 				}
 			}
 			const fileName = typeof entry.file_name === 'string' && entry.file_name ? entry.file_name : defaultFileName(options.requestId, index, mimeType);
