@@ -112,7 +112,7 @@ export function jobFailedError(
 	status: IDataObject,
 	context: { itemIndex: number; requestId: string; secrets: string[] },
 ): NodeApiError {
-	const errorType = typeof status.error_type === 'string' ? status.error_type : undefined;
+	const errorType = errorTypeOf({ body: status });
 	const text = typeof status.error === 'string' ? status.error : detailText(status) ?? 'unknown error';
 	// No `status` key in the payload: NodeApiError would take "COMPLETED" for an HTTP code.
 	const payload = redactDeep({ jobStatus: 'COMPLETED', error: text, error_type: errorType ?? null }, context.secrets);
