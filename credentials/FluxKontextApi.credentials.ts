@@ -6,20 +6,22 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
-const DEFAULT_BASE_URL = 'https://queue.fal.run';
+import { DEFAULT_BASE_URL, FAL_APP } from '../nodes/FluxKontext/fal/constants';
+import { readCredential, maskedUrl } from '../nodes/FluxKontext/fal/urls';
 
-/** fal's own hosts (fal.run, fal.ai and their subdomains) expect `Key <token>`; gateways `Bearer <token>`. */
+/**
+ * fal's own hosts (fal.run, fal.ai and their subdomains) expect `Key <token>`; gateways `Bearer <token>`.
+ * Refuses a Base URL the node could not use (user:password, query, fragment), so that nothing is ever sent to it.
+ */
 function authorizationFor(credentials: ICredentialDataDecryptedObject): string {
 	const scheme = credentials.authScheme || 'auto';
-	const baseUrl = String(credentials.baseUrl || DEFAULT_BASE_URL).trim();
-	let host = '';
-	try {
-		host = new URL(baseUrl).hostname.toLowerCase();
-	} catch {
-		// An invalid base URL is reported by the node before any request; here it simply is not fal's.
+	const { token, baseUrl, baseUrlProblem } = readCredential(credentials);
+	if (baseUrlProblem) {
+		throw new Error(`Base URL "${maskedUrl(baseUrl)}" ${baseUrlProblem}: use the bare URL (e.g. ${DEFAULT_BASE_URL}), the token goes in API Key`);
 	}
+	const host = new URL(baseUrl).hostname.toLowerCase();
 	const useKey = scheme === 'key' || (scheme === 'auto' && /(^|\.)fal\.(run|ai)$/.test(host));
-	return `${useKey ? 'Key' : 'Bearer'} ${String(credentials.apiKey ?? '')}`;
+	return `${useKey ? 'Key' : 'Bearer'} ${token}`;
 }
 
 export class FluxKontextApi implements ICredentialType {
@@ -45,9 +47,9 @@ export class FluxKontextApi implements ICredentialType {
 			displayName: 'Base URL',
 			name: 'baseUrl',
 			type: 'string',
-			default: 'https://queue.fal.run',
+			default: DEFAULT_BASE_URL,
 			description:
-				'fal\'s queue host, or the base URL of a gateway that mirrors fal\'s paths (e.g. https://gateway.example.com). The token is only ever sent to this origin.',
+				'fal\'s queue host, or the base URL of a gateway that mirrors fal\'s paths (e.g. https://gateway.example.com), without user name, password, query string or fragment. The token is only ever sent to this origin.',
 		},
 		{
 			displayName: 'Auth Scheme',
@@ -77,8 +79,8 @@ export class FluxKontextApi implements ICredentialType {
 	 */
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: '={{ String($credentials.baseUrl || "https://queue.fal.run").trim().replace(/\\/+$/, "") }}',
-			url: '/fal-ai/flux-pro/requests/00000000-0000-4000-8000-000000000000/status',
+			baseURL: `={{ String($credentials.baseUrl || "${DEFAULT_BASE_URL}").trim().replace(/\\/+$/, "") }}`,
+			url: `/${FAL_APP}/requests/00000000-0000-4000-8000-000000000000/status`,
 			method: 'GET',
 			ignoreHttpStatusErrors: { ignore: true, except: [401, 403] },
 		},

@@ -17,7 +17,7 @@ describe('bad input is refused before any request', () => {
 		['guidance scale out of range through an expression', editParams({ options: { guidanceScale: '={{ 25 }}' } }), /^Guidance Scale: 25 is out of range$/],
 		['a fractional number of images', textToImageParams({ options: { numImages: '={{ 2.5 }}' } }), /^Number of Images: 2.5 is not a whole number$/],
 		['too many images', textToImageParams({ options: { numImages: '={{ 5 }}' } }), /^Number of Images: 5 is out of range$/],
-		['a negative seed', textToImageParams({ options: { seed: '={{ -1 }}' } }), /^Seed: -1 is out of range$/],
+		['a negative seed other than -1 (random)', textToImageParams({ options: { seed: '={{ -2 }}' } }), /^Seed: -2 is out of range$/],
 		['a seed that is not a number', textToImageParams({ options: { seed: '={{ "abc" }}' } }), /^Seed: "abc" is not a number$/],
 		['an unknown aspect ratio', textToImageParams({ options: { aspectRatio: '={{ "5:4" }}' } }), /^Aspect Ratio: "5:4" is not allowed$/],
 		['a safety tolerance past 6', textToImageParams({ options: { safetyTolerance: '={{ 7 }}' } }), /^Safety Tolerance: "7" is not allowed$/],
@@ -94,7 +94,7 @@ describe('fal\'s answers become errors people understand', () => {
 		const { fal } = server;
 		fal.inject({ kind: 'result', status: 502, times: 10, body: 'Bad Gateway' });
 		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
-		expect(run.output()[0].json.error).toBe('fal failed to run the job (502): Bad Gateway');
+		expect(run.output()[0].json.error).toBe('fal answered 502 to the result request: Bad Gateway');
 		expect(requestsOf(fal, 'result')).toHaveLength(5);
 	}, 20_000);
 });
@@ -132,8 +132,8 @@ describe('transient faults are survived', () => {
 	});
 
 	it.each([
-		['a 503', { status: 503, body: { detail: 'Service Unavailable' } }, /fal failed to run the job \(503\)/],
-		['a connection reset', { reset: true }, /^Could not reach 127\.0\.0\.1:\d+: connection reset$/],
+		['a 503', { status: 503, body: { detail: 'Service Unavailable' } }, /^The submit may have queued a job: fal answered 503: Service Unavailable$/],
+		['a connection reset', { reset: true }, /^The submit may have queued a job: connection reset \(127\.0\.0\.1:\d+\)$/],
 	])('a submit is never retried after %s (it may have queued a job)', async (_name, fault, message) => {
 		const { fal } = server;
 		fal.inject({ kind: 'submit', ...fault });

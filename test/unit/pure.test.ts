@@ -1,10 +1,10 @@
 import { SseParser } from '../../nodes/FluxKontext/job/sse';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, shouldRetry } from '../../nodes/FluxKontext/transport/retry';
-import { parseRequestId, rebase, urlsFromSubmit } from '../../nodes/FluxKontext/fal/urls';
-import { sniffImageType } from '../../nodes/FluxKontext/helpers/validation';
+import { baseUrlProblem, parseRequestId, rebase, urlsFromSubmit, maskedUrl } from '../../nodes/FluxKontext/fal/urls';
+import { sniffImageType, splitImageUrls } from '../../nodes/FluxKontext/helpers/validation';
 import { mapWithConcurrency } from '../../nodes/FluxKontext/helpers/pool';
 import { decodeDataUri } from '../../nodes/FluxKontext/helpers/binary';
-import { redact, validationProblems } from '../../nodes/FluxKontext/fal/errors';
+import { plainText, redact, transportError, validationProblems } from '../../nodes/FluxKontext/fal/errors';
 import { endpointFor } from '../../nodes/FluxKontext/fal/constants';
 
 describe('SseParser', () => {
@@ -81,6 +81,45 @@ describe('URLs', () => {
 	});
 });
 
+describe('Image URL lists', () => {
+	const data = (payload: string) => `data:image/png;base64,${payload}`;
+	it.each([
+		['https://a.example/1.png', ['https://a.example/1.png']],
+		['https://a.example/1.png\nhttps://b.example/2.png', ['https://a.example/1.png', 'https://b.example/2.png']],
+		['https://a.example/1.png, https://b.example/2.png,', ['https://a.example/1.png', 'https://b.example/2.png']],
+		['https://a.example/1.png https://b.example/2.png', ['https://a.example/1.png', 'https://b.example/2.png']],
+		['https://cdn.example/upload/w_400,h_300/a.jpg', ['https://cdn.example/upload/w_400,h_300/a.jpg']],
+		[`${data('iVBORw0KGgo')},${data('AAAA')}`, [data('iVBORw0KGgo'), data('AAAA')]],
+		[`${data('iVBORw0K\nGgoAAAA\n')}\nhttps://b.example/2.png`, [data('iVBORw0K\nGgoAAAA'), 'https://b.example/2.png']],
+		['https://a.example/1.png\nnot-a-url', ['https://a.example/1.png', 'not-a-url']],
+		[data(''), [data('')]],
+		['  \n ', []],
+	])('%j', (text, urls) => {
+		expect(splitImageUrls(text)).toEqual(urls);
+	});
+});
+
+describe('Base URL', () => {
+	it.each([
+		['https://queue.fal.run', undefined],
+		['https://gw.example.com/fal/', undefined],
+		['ftp://gw.example.com', 'is not an http(s) URL'],
+		['https://user:pass@gw.example.com', 'contains a user name or password'],
+		['https://user@gw.example.com', 'contains a user name or password'],
+		['https://gw.example.com/?key=1', 'has a query string (?...)'],
+		['https://gw.example.com/?', 'has a query string (?...)'],
+		['https://gw.example.com/#top', 'has a fragment (#...)'],
+	])('%s', (url, problem) => {
+		expect(baseUrlProblem(url)).toBe(problem);
+	});
+
+	it('is shown without its password, query or fragment', () => {
+		expect(maskedUrl('https://user:s3cret@gw.example.com/x')).toBe('https://user:***@gw.example.com/x');
+		expect(maskedUrl('https://gw.example.com/x?key=s3cret#s3cret')).toBe('https://gw.example.com/x?***#***');
+		expect(maskedUrl('https://gw.example.com/x#s3cret')).toBe('https://gw.example.com/x#***');
+	});
+});
+
 describe('binary helpers', () => {
 	it('sniffs image types from magic bytes', () => {
 		expect(sniffImageType(Buffer.from('89504e470d0a1a0a0000', 'hex'))).toBe('image/png');
@@ -103,6 +142,27 @@ describe('errors', () => {
 		expect(validationProblems({ detail: [{ loc: ['body', 'guidance_scale'], msg: 'Input should be less than or equal to 20' }] })).toEqual([
 			'Guidance Scale (guidance_scale): Input should be less than or equal to 20',
 		]);
+	});
+
+	it('turns an HTML error page into its gist, never markup', () => {
+		const nginx = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+		expect(plainText(nginx)).toBe('502 Bad Gateway');
+		expect(plainText('<!DOCTYPE html><body><script>var x = "<b>";</script><p>Upstream &amp; proxy   failed</p></body>')).toBe('Upstream & proxy failed');
+		expect(plainText('  Service\n  Unavailable ')).toBe('Service Unavailable');
+		expect(plainText('x'.repeat(400))).toHaveLength(300);
+		expect(plainText('a < b and c > d')).toBe('a < b and c > d');
+		expect(plainText('<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>')).toBe('AccessDenied Request has expired');
+	});
+
+	it('a submit that never reached the server says nothing was queued; one that may have, says so', () => {
+		const node = { id: '1', name: 'FLUX Kontext', type: 'fluxKontext', typeVersion: 1, position: [0, 0] as [number, number], parameters: {} };
+		const context = { operation: 'submit' as const, itemIndex: 0, secrets: [], url: 'http://127.0.0.1:9/fal-ai/flux-pro/kontext' };
+		const refused = transportError(node, Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }), context);
+		expect(refused.message).toBe('Could not reach 127.0.0.1:9: connection refused');
+		expect(refused.description).toMatch(/^ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:9\. Nothing was queued\./);
+		const timedOut = transportError(node, Object.assign(new Error('timeout of 60000ms exceeded'), { code: 'ECONNABORTED' }), context);
+		expect(timedOut.message).toBe('The submit may have queued a job: timed out (127.0.0.1:9)');
+		expect(timedOut.description).toMatch(/The job may have been queued, .* The node did not retry the submit/);
 	});
 
 	it('redacts secrets', () => {

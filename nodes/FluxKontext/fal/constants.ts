@@ -14,6 +14,11 @@ export function endpointFor(model: Model, kind: 'edit' | 'multi' | 'textToImage'
 	return `${FAL_APP}/kontext${tier}${suffix}`;
 }
 
+/** fal's page of a model, with its price per image (prices change: link, never copy). */
+export function falModelPage(model: Model): string {
+	return `https://fal.ai/models/${endpointFor(model, 'edit')}`;
+}
+
 export const ASPECT_RATIOS = ['21:9', '16:9', '4:3', '3:2', '1:1', '2:3', '3:4', '9:16', '9:21'] as const;
 export const OUTPUT_FORMATS = ['jpeg', 'png'] as const;
 export const SAFETY_TOLERANCES = ['1', '2', '3', '4', '5', '6'] as const;
@@ -31,6 +36,8 @@ export const ACCEPTED_IMAGE_TYPES: Record<string, string> = {
 export const LIMITS = {
 	guidanceScale: { min: 1, max: 20 },
 	numImages: { min: 1, max: 4 },
+	/** `random` (the Seed field's default) sends no seed: fal picks one and returns it. */
+	seed: { min: 0, max: Number.MAX_SAFE_INTEGER, random: -1 },
 	maxConcurrency: { min: 1, max: 50, default: 10 },
 	/**
 	 * Seconds to wait for a job, by default. Kontext jobs take seconds; queues can take minutes. At most 24 days:

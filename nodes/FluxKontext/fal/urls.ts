@@ -1,13 +1,50 @@
-import { FAL_APP } from './constants';
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
-/** Parses an absolute http(s) URL, or returns undefined. */
-export function parseHttpUrl(value: string): URL | undefined {
+import { DEFAULT_BASE_URL, FAL_APP } from './constants';
+
+/** Parses an absolute http(s) URL (or one relative to `base`), or returns undefined. */
+export function parseHttpUrl(value: string, base?: string): URL | undefined {
 	try {
-		const url = new URL(value);
+		const url = new URL(value, base);
 		return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
 	} catch {
 		return undefined;
 	}
+}
+
+/** The credential as the node and the credential's own `authenticate` read it: in one place, the same way. */
+export interface FalCredential {
+	/** Trimmed once here: a pasted token often carries a trailing newline or spaces. */
+	token: string;
+	/** Normalized; the default when empty. */
+	baseUrl: string;
+	/** Why the Base URL cannot be used (checked before any request), or undefined. */
+	baseUrlProblem?: string;
+}
+
+export function readCredential(data: ICredentialDataDecryptedObject): FalCredential {
+	const token = typeof data.apiKey === 'string' ? data.apiKey.trim() : '';
+	const raw = typeof data.baseUrl === 'string' && data.baseUrl.trim() ? data.baseUrl.trim() : DEFAULT_BASE_URL;
+	return { token, baseUrl: normalizeBaseUrl(raw), baseUrlProblem: baseUrlProblem(raw) };
+}
+
+/**
+ * Why a Base URL cannot be used: not http(s); a user name or password (it would be sent as Basic auth instead
+ * of the token, and echoed into every URL the node outputs); a query string or a fragment (every URL built on
+ * it would be broken).
+ */
+export function baseUrlProblem(value: string): string | undefined {
+	const url = parseHttpUrl(value);
+	if (!url) return 'is not an http(s) URL';
+	if (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(value)) return 'contains a user name or password';
+	if (value.includes('?')) return 'has a query string (?...)';
+	if (value.includes('#')) return 'has a fragment (#...)';
+	return undefined;
+}
+
+/** A Base URL fit to show in a message: a password, a query or a fragment (where keys get pasted) shown as ***. */
+export function maskedUrl(value: string): string {
+	return value.replace(/^([a-z]+:\/\/[^/:@]*):[^/@]*@/i, '$1:***@').replace(/([?#])[^#]*/g, '$1***');
 }
 
 /** The configured base URL without trailing slashes (a gateway may mount fal's paths under a prefix). */

@@ -22,18 +22,27 @@ export class InputChecker {
 		});
 	}
 
+	/** Text; a number or boolean from an expression (`={{ 42 }}`) becomes its text. Only empty or blank is refused. */
 	prompt(value: unknown): string {
-		if (typeof value !== 'string' || value.trim() === '') {
+		const text = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+		if (text === undefined || text === null || (typeof text === 'string' && text.trim() === '')) {
 			this.fail('Prompt', 'is empty', 'Describe the image to create, or the change to make to the input image');
 		}
-		return value;
+		if (typeof text !== 'string') {
+			this.fail('Prompt', `is not text (${Array.isArray(text) ? 'a list' : 'an object'})`, 'In an expression, pick the field that holds the text, e.g. {{ $json.prompt }}');
+		}
+		return text;
 	}
 
-	/** An http(s) URL or a data URL of an accepted image type. */
+	/**
+	 * An http(s) URL or a data URL of an accepted image type. Whitespace inside a data URL's base64 (encoders wrap
+	 * it at 76 columns) is removed; whitespace inside an http(s) URL is refused.
+	 */
 	imageUrl(value: unknown, field = 'Image URL'): string {
-		const text = typeof value === 'string' ? value.trim() : '';
+		let text = typeof value === 'string' ? value.trim() : '';
 		if (text === '') this.fail(field, 'is empty', 'Give a public http(s) URL of the image, or a data URL');
-		if (text.startsWith('data:')) {
+		if (/^data:/i.test(text)) {
+			text = text.replace(/\s+/g, '');
 			const mime = /^data:([^;,]+)[;,]/i.exec(text)?.[1]?.toLowerCase();
 			if (!mime || !ACCEPTED_IMAGE_TYPES[mime]) {
 				this.fail(field, `is a data URL of type "${mime ?? 'unknown'}"`, `Use an image of type ${ACCEPTED_TYPES_TEXT}`);
@@ -49,6 +58,9 @@ export class InputChecker {
 		}
 		if (!parseHttpUrl(text)) {
 			this.fail(field, `"${shorten(text)}" is not an http(s) URL or a data URL`, 'Give a public http(s) URL of the image, or a data URL');
+		}
+		if (/\s/.test(text)) {
+			this.fail(field, `"${shorten(text)}" contains a space`, 'Write a space inside a URL as %20; separate several URLs with new lines or commas');
 		}
 		return text;
 	}
@@ -89,6 +101,21 @@ export class InputChecker {
 	}
 }
 
+/**
+ * The image URLs in an Image URL text: one per line, or separated by commas or spaces. A comma or space counts
+ * only where a new URL (http:, https:, data:) follows, so a comma inside a URL (`w_400,h_300` in image CDN paths)
+ * stays in it; a line break inside a data URL (encoders wrap base64 at 76 columns) is part of it too.
+ */
+export function splitImageUrls(text: string): string[] {
+	return text
+		.split(/[\s,]+(?=(?:https?:|data:))/i)
+		.flatMap((part) => (/^\s*data:/i.test(part) ? [part] : part.split(/[\r\n]+/)))
+		.map((part) => part.trim())
+		// A data URL may end in its own comma (an empty payload, refused later with its own words).
+		.map((part) => (/^data:/i.test(part) ? part : part.replace(/^,+|,+$/g, '').trim()))
+		.filter(Boolean);
+}
+
 /** The model input from the node's `options` collection: fal's field names, only the fields the user set. */
 export function modelOptions(check: InputChecker, options: IDataObject): IDataObject {
 	const input: IDataObject = {};
@@ -98,7 +125,7 @@ export function modelOptions(check: InputChecker, options: IDataObject): IDataOb
 	if (set('outputFormat')) input.output_format = check.oneOf('Output Format', options.outputFormat, OUTPUT_FORMATS);
 	// fal's schema types safety_tolerance as a string: a number is a (billed) 422.
 	if (set('safetyTolerance')) input.safety_tolerance = check.oneOf('Safety Tolerance', options.safetyTolerance, SAFETY_TOLERANCES);
-	if (set('seed')) input.seed = check.number('Seed', options.seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+	if (set('seed') && Number(options.seed) !== LIMITS.seed.random) input.seed = check.number('Seed', options.seed, { ...LIMITS.seed, integer: true });
 	if (set('aspectRatio')) input.aspect_ratio = check.oneOf('Aspect Ratio', options.aspectRatio, ASPECT_RATIOS);
 	if (set('syncMode')) input.sync_mode = check.boolean('Sync Mode', options.syncMode);
 	if (set('enhancePrompt')) input.enhance_prompt = check.boolean('Enhance Prompt', options.enhancePrompt);
@@ -150,6 +177,7 @@ function rangeText(min?: number, max?: number, integer?: boolean): string {
 	return `Use ${kind}`;
 }
 
-function shorten(text: string): string {
+/** A text cut to 60 characters for a message. */
+export function shorten(text: string): string {
 	return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

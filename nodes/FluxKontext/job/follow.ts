@@ -3,7 +3,8 @@ import { sleep } from 'n8n-workflow';
 
 import type { CallOptions, FalClient } from '../transport';
 import { IDLE_MS } from '../transport';
-import { headerValue, parseRetryAfter } from '../transport/retry';
+import { headerValue } from '../fal/errors';
+import { parseRetryAfter } from '../transport/retry';
 import { abortable, chunksOf } from '../transport/signals';
 import { SseParser } from './sse';
 

@@ -10,7 +10,7 @@ import { detailText } from '../fal/errors';
 import { urlsFromSubmit } from '../fal/urls';
 import type { CallOptions } from '../transport';
 import { anySignal, startDeadline } from '../transport/signals';
-import { imagesToBinary } from '../helpers/binary';
+import { imagesToBinary, resultImages } from '../helpers/binary';
 import type { RunControls } from '../helpers/validation';
 import type { Execution, Interruption } from './execution';
 import { asNodeError } from './execution';
@@ -93,7 +93,7 @@ export async function resultItem(
 	const requestId = handle.request_id;
 	const options: CallOptions = { itemIndex, requestId, signal: signal ?? execution.interrupt };
 	const result = client.expectJson(await client.result(handle.response_url, options), 'result', options);
-	const images = Array.isArray(result.images) ? (result.images as IDataObject[]) : [];
+	const images = resultImages(client, result, { ...options, requestId });
 	if (execution.asTool) return { json: toolAnswer(result, images, requestId) };
 	const json: IDataObject = { ...result, request_id: requestId };
 	if (!controls.downloadImages || images.length === 0) return { json };

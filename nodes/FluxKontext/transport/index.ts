@@ -8,13 +8,17 @@ import type {
 import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
 import { CREDENTIAL_NAME, DEFAULT_BASE_URL } from '../fal/constants';
-import type { FalAnswer, Operation } from '../fal/errors';
-import { errorCode, falApiError, jobFailedError, redact, tagRequest, transportError } from '../fal/errors';
+import type { FalAnswer, ImageProblem, Operation } from '../fal/errors';
+import { errorCode, falApiError, headerValue, imageError, jobFailedError, noImagesError, redact, tagRequest, transportError } from '../fal/errors';
 import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
-import { normalizeBaseUrl, parseHttpUrl, sameOrigin } from '../fal/urls';
+import { maskedUrl, normalizeBaseUrl, parseHttpUrl, readCredential, sameOrigin } from '../fal/urls';
 import type { ByteStream } from './signals';
 import { abortable, anySignal, readAll, startDeadline } from './signals';
+
+/** Redirect statuses a download follows (by hand: see download()), and how many hops at most. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_DOWNLOAD_REDIRECTS = 5;
 
 export type { ByteStream };
 
@@ -74,18 +78,19 @@ export class FalClient {
 
 	static async connect(ctx: IExecuteFunctions): Promise<FalClient> {
 		const credentials = await ctx.getCredentials(CREDENTIAL_NAME);
-		const baseUrl = typeof credentials.baseUrl === 'string' && credentials.baseUrl.trim() ? credentials.baseUrl : DEFAULT_BASE_URL;
-		const token = typeof credentials.apiKey === 'string' ? credentials.apiKey : '';
-		if (!parseHttpUrl(baseUrl.trim())) {
-			throw new NodeOperationError(ctx.getNode(), `Base URL: "${redact(baseUrl, [token])}" is not an http(s) URL`, {
-				description: 'Open the FLUX Kontext credential and set Base URL to https://queue.fal.run or your gateway\'s URL.',
+		const { token, baseUrl, baseUrlProblem } = readCredential(credentials);
+		// Every form of the token that can travel: as sent (trimmed), and URL-encoded should a server echo it in a URL.
+		const secrets = [...new Set([token, encodeURIComponent(token)])];
+		if (baseUrlProblem) {
+			throw new NodeOperationError(ctx.getNode(), `Base URL: "${redact(maskedUrl(baseUrl), secrets)}" ${baseUrlProblem}`, {
+				description: `Open the FLUX Kontext credential and set Base URL to ${DEFAULT_BASE_URL} or your gateway's URL, with no user name, password, query string or fragment: the token goes in API Key.`,
 			});
 		}
 		const reference = ctx.getNode().credentials?.[CREDENTIAL_NAME];
 		const credential = {
 			credentialsDecrypted: { id: reference?.id ?? '', name: reference?.name ?? '', type: CREDENTIAL_NAME, data: credentials },
 		};
-		return new FalClient(ctx, baseUrl, credential, [token]);
+		return new FalClient(ctx, baseUrl, credential, secrets);
 	}
 
 	/** POST a job. Retried only where fal proves nothing was queued (429, connection refused). */
@@ -135,20 +140,27 @@ export class FalClient {
 	/**
 	 * Downloads a result image, whole (an idle deadline between bytes: a server that trickles or stalls fails
 	 * the attempt). Same-origin URLs (a gateway serving files itself) go with the credential; any other origin
-	 * (fal's CDN) without it.
+	 * (fal's CDN) without it. A same-origin redirect is followed by hand, so that the credential goes only where
+	 * it may: a gateway that redirects to its CDN gets the file fetched from there without the token.
 	 */
 	async download(url: string, options: CallOptions): Promise<FalAnswer & { body: Buffer | unknown }> {
 		const read = async (answer: FalAnswer): Promise<FalAnswer> => ({
 			...answer,
 			body: await readAll(answer.body as ByteStream, options.signal, IDLE_MS.download, 'image download'),
 		});
-		if (sameOrigin(url, this.baseUrl)) {
-			return await read(await this.call('read', 'download', { method: 'GET', url, encoding: 'stream' }, options));
+		let current = url;
+		for (let hops = 0; sameOrigin(current, this.baseUrl); hops++) {
+			const answer = await this.call('read', 'download', { method: 'GET', url: current, encoding: 'stream' }, options);
+			const location = REDIRECTS.has(answer.statusCode) ? headerValue(answer.headers, 'location') : undefined;
+			const next = location === undefined ? undefined : parseHttpUrl(location, current);
+			if (!next || hops >= MAX_DOWNLOAD_REDIRECTS) return await read(answer);
+			discard(answer);
+			current = next.href;
 		}
-		const answer = await this.withRetries('read', 'download', url, options, async (signal) =>
+		const answer = await this.withRetries('read', 'download', current, options, async (signal) =>
 			(await this.ctx.helpers.httpRequest({
 				method: 'GET',
-				url,
+				url: current,
 				encoding: 'stream',
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
@@ -175,6 +187,16 @@ export class FalClient {
 	debug(what: string, error?: unknown): void {
 		const reason = error === undefined ? '' : ` (${error instanceof Error ? error.message : String(error)})`;
 		this.ctx.logger.debug(this.redact(`FLUX Kontext: ${what}${reason}`));
+	}
+
+	/** One image of a finished job could not be downloaded or read (the job itself succeeded). */
+	imageFailed(image: ImageProblem, options: CallOptions): NodeApiError {
+		return imageError(this.ctx.getNode(), image, { itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
+	}
+
+	/** A finished job whose result holds no images. */
+	noImages(result: IDataObject, options: CallOptions & { requestId: string }): NodeApiError {
+		return noImagesError(this.ctx.getNode(), result, { itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
 	}
 
 	/** A job fal reports COMPLETED with an `error`: a failure of the item, in fal's words, scrubbed. */

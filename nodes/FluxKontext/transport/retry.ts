@@ -3,6 +3,7 @@
  * downloads) retry transient failures; a submit retries only where fal proves nothing was queued, so that a
  * paid job is never queued twice.
  */
+import { errorTypeOf, headerValue, NOT_SENT_CODES } from '../fal/errors';
 
 /**
  * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read (status,
@@ -15,8 +16,6 @@ const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 /** Socket-level failures where the server may be momentarily unreachable. */
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
-/** The subset that proves a request never reached the server (nothing can have been queued). */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED']);
 
 export interface RetryPolicy {
 	/** Retries after the first attempt. */
@@ -35,13 +34,14 @@ export function shouldRetry(
 	if (failure.status !== undefined) {
 		if (kind === 'submit') return failure.status === 429;
 		// A result that carries fal's error type is the job's own failure, stored: asking again gives the same.
-		if (kind === 'result' && failure.status >= 500 && falErrorType(failure)) return false;
+		if (kind === 'result' && failure.status >= 500 && errorTypeOf(failure)) return false;
 		// A 504 because the user's own X-Fal-Request-Timeout passed is final (fal's clients agree).
 		if (failure.status === 504 && headerValue(failure.headers, 'x-fal-request-timeout-type') === 'user') return false;
 		return TRANSIENT_STATUSES.has(failure.status);
 	}
 	if (!failure.code) return false;
-	return kind === 'submit' ? NOT_SENT_CODES.has(failure.code) : TRANSIENT_CODES.has(failure.code);
+	// A submit is retried only where nothing was sent and the failure may pass (a refused connection).
+	return kind === 'submit' ? NOT_SENT_CODES.has(failure.code) && TRANSIENT_CODES.has(failure.code) : TRANSIENT_CODES.has(failure.code);
 }
 
 /**
@@ -69,17 +69,4 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
 	if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
 	const date = Date.parse(text);
 	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function falErrorType(failure: { headers?: Record<string, unknown>; body?: unknown }): string | undefined {
-	const fromBody = (failure.body as { error_type?: unknown } | null | undefined)?.error_type;
-	return typeof fromBody === 'string' ? fromBody : headerValue(failure.headers, 'x-fal-error-type');
-}
-
-export function headerValue(headers: Record<string, unknown> | undefined, name: string): string | undefined {
-	if (!headers) return undefined;
-	const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-	const value = key === undefined ? undefined : headers[key];
-	if (Array.isArray(value)) return value.length ? String(value[0]) : undefined;
-	return value === undefined || value === null ? undefined : String(value);
 }

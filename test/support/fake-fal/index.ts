@@ -61,10 +61,25 @@ export interface FakeFalOptions {
 	submitDelayMs?: (input: Record<string, unknown>) => number;
 	/** Size in bytes of each generated PNG (approximately; incompressible content). Default: small (8x8, ~270 bytes). */
 	pngBytes?: number;
+	/**
+	 * Where a result's image URLs point. 'cdn' (default): the CDN listener, like fal's media CDN. 'redirect': the
+	 * queue listener's own `/files/...`, which (with the token) answers 302 to the same file on the CDN, as a
+	 * gateway that serves files by redirecting to its CDN does. GUESS: no gateway is known to do this; it is
+	 * the shape the node must survive.
+	 */
+	fileUrls?: 'cdn' | 'redirect';
+	/** Reshapes a successful result (also in webhooks), as a misbehaving gateway would: e.g. `images: []`. */
+	reshapeResult?: (result: Record<string, unknown>) => Record<string, unknown>;
 }
 
+/** A proxy's error page (nginx's, byte for byte), for faults: `{ status: 502, body: BAD_GATEWAY_PAGE, headers: HTML }`. */
+export const BAD_GATEWAY_PAGE =
+	'<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+export const HTML = { 'content-type': 'text/html' } as const;
+
 /** The options in force: every default filled in except `pngBytes` (undefined = small PNGs). */
-export type ResolvedFakeFalOptions = Required<Omit<FakeFalOptions, 'pngBytes' | 'failure'>> & Pick<FakeFalOptions, 'pngBytes' | 'failure'>;
+export type ResolvedFakeFalOptions = Required<Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>> &
+	Pick<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>;
 
 export type RequestKind = 'submit' | 'status' | 'stream' | 'result' | 'cancel' | 'file' | 'other';
 
@@ -90,7 +105,10 @@ export interface Fault {
 	times?: number;
 	/** Default 500. */
 	status?: number;
-	/** Sent as JSON; a string is sent as is (text/plain unless `headers` say otherwise). Default {"detail":"Internal Server Error"}. */
+	/**
+	 * Sent as JSON; a string is sent as is (text/plain unless `headers` say otherwise), a Buffer as its bytes
+	 * (application/octet-stream unless `headers` say otherwise). Default {"detail":"Internal Server Error"}.
+	 */
 	body?: unknown;
 	headers?: Record<string, string>;
 	/** Destroy the socket (TCP RST) instead of answering. */
@@ -177,6 +195,8 @@ const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
 	failure: () => undefined,
 	submitDelayMs: () => 0,
 	pngBytes: undefined,
+	fileUrls: 'cdn',
+	reshapeResult: undefined,
 };
 
 const DEFAULT_FAILURE = { error: 'Runner disconnected', error_type: 'runner_disconnected', status: 503 };
@@ -433,6 +453,12 @@ export class FakeFal {
 				return this.submit(res, path, url.searchParams, json);
 			}
 
+			if (method === 'GET' && path.startsWith('/files/')) {
+				// fileUrls 'redirect': the gateway's own file URL sends the client on to its CDN.
+				res.writeHead(302, { location: `${this.cdnUrl}${path}`, 'content-length': '0' });
+				return void res.end();
+			}
+
 			const route = REQUEST_ROUTE.exec(path);
 			if (!route || kind === 'other') {
 				// This is also where a status URL that kept the endpoint's sub-path ends up
@@ -498,6 +524,11 @@ export class FakeFal {
 		const status = fault.status ?? 500;
 		const body = fault.body ?? { detail: 'Internal Server Error' };
 		if (fault.trickleMs !== undefined) return this.trickle(res, status, body, fault);
+		if (Buffer.isBuffer(body)) {
+			res.writeHead(status, { 'content-type': 'application/octet-stream', 'content-length': String(body.length), ...fault.headers });
+			res.end(body);
+			return;
+		}
 		if (typeof body === 'string') {
 			res.writeHead(status, {
 				'content-type': 'text/plain; charset=utf-8',
@@ -512,7 +543,7 @@ export class FakeFal {
 
 	/** Headers now, then the body a byte at a time: a server (or proxy) that never quite stalls. */
 	private trickle(res: http.ServerResponse, status: number, body: unknown, fault: Fault): void {
-		const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+		const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
 		res.writeHead(status, {
 			'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
 			'content-length': String(bytes.length),
@@ -638,26 +669,28 @@ export class FakeFal {
 		const count = typeof input.num_images === 'number' ? input.num_images : 1;
 		const image = input.output_format === 'png' ? pngOfSize(this.options.pngBytes) : JPEG_IMAGE;
 		const syncMode = input.sync_mode === true;
+		const fileOrigin = this.options.fileUrls === 'redirect' ? this.options.publicBaseUrl.replace(/\/+$/, '') : this.cdnUrl;
 		const images = Array.from({ length: count }, (_, n) => ({
 			url: syncMode
 				? `data:${image.contentType};base64,${image.bytes.toString('base64')}`
-				: `${this.cdnUrl}/files/${job.id}/${n}.${image.extension}`,
+				: `${fileOrigin}/files/${job.id}/${n}.${image.extension}`,
 			width: image.width,
 			height: image.height,
 			content_type: image.contentType,
 			file_name: `${n}.${image.extension}`,
 			file_size: image.bytes.length,
 		}));
+		const body = {
+			images,
+			timings: { inference: job.runMs / 1000 },
+			seed: typeof input.seed === 'number' ? input.seed : randomInt(0, 2 ** 32),
+			has_nsfw_concepts: images.map(() => false),
+			prompt: input.prompt,
+		};
 		return {
 			status: 200,
 			headers: {},
-			body: {
-				images,
-				timings: { inference: job.runMs / 1000 },
-				seed: typeof input.seed === 'number' ? input.seed : randomInt(0, 2 ** 32),
-				has_nsfw_concepts: images.map(() => false),
-				prompt: input.prompt,
-			},
+			body: this.options.reshapeResult ? this.options.reshapeResult(body) : body,
 			// sync_mode results are not kept in fal's storage: nothing to download.
 			files: syncMode ? [] : images.map(() => image),
 		};

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { ASPECT_RATIOS, LIMITS, SAFETY_TOLERANCES } from '../../fal/constants';
+import { ASPECT_RATIOS, falModelPage, LIMITS, SAFETY_TOLERANCES } from '../../fal/constants';
 import type { Execution } from '../../job/execution';
 import { finishJob, submitJob } from '../../job/lifecycle';
 import { InputChecker, modelOptions, runControls } from '../../helpers/validation';
@@ -14,10 +14,13 @@ export const modelProperty: INodeProperties = {
 	type: 'options',
 	displayOptions: { show },
 	options: [
-		{ name: 'FLUX.1 Kontext [Pro]', value: 'pro', description: 'Fast, $0.04 per image at fal' },
-		{ name: 'FLUX.1 Kontext [Max]', value: 'max', description: 'Best prompt adherence and typography, $0.08 per image at fal' },
+		{ name: 'FLUX.1 Kontext [Pro]', value: 'pro', description: 'Fast, and the cheaper of the two' },
+		{ name: 'FLUX.1 Kontext [Max]', value: 'max', description: 'Best prompt adherence and typography, at a higher price per image' },
 	],
 	default: 'pro',
+	description: `Prices per image are on fal's model pages: ${(['pro', 'max'] as const)
+		.map((model) => `<a href="${falModelPage(model)}">${model === 'pro' ? 'Pro' : 'Max'}</a>`)
+		.join(', ')}`,
 };
 
 export const promptProperty: INodeProperties = {
@@ -55,9 +58,12 @@ export const optionsProperty: INodeProperties = {
 			displayName: 'Aspect Ratio',
 			name: 'aspectRatio',
 			type: 'options',
-			options: ASPECT_RATIOS.map((ratio) => ({ name: ratio, value: ratio })),
-			default: '1:1',
-			description: 'Width to height of the output. fal\'s default: 1:1 for Text to Image; for Edit, the input image\'s own ratio.',
+			options: [
+				{ name: 'Default (Edit: Input\'s Ratio; Text to Image: 1:1)', value: '' },
+				...ASPECT_RATIOS.map((ratio) => ({ name: ratio, value: ratio })),
+			],
+			default: '',
+			description: 'Width to height of the output. The default sends nothing: fal keeps the input image\'s ratio for Edit and makes 1:1 for Text to Image.',
 		},
 		downloadImagesOption,
 		{
@@ -112,9 +118,9 @@ export const optionsProperty: INodeProperties = {
 			displayName: 'Seed',
 			name: 'seed',
 			type: 'number',
-			typeOptions: { minValue: 0, numberPrecision: 0 },
-			default: 0,
-			description: 'The same seed, prompt and model give the same image. Unset: a random seed (returned in the output).',
+			typeOptions: { minValue: LIMITS.seed.random, numberPrecision: 0 },
+			default: -1,
+			description: `The same seed, prompt and model give the same image. ${LIMITS.seed.random} (the default): a random seed, chosen by fal and returned in the output.`,
 		},
 		{
 			displayName: 'Sync Mode',

@@ -4,6 +4,7 @@ import { binaryToDataUrl } from '../../helpers/binary';
 import { endpointFor, LIMITS } from '../../fal/constants';
 import type { Execution } from '../../job/execution';
 import type { InputChecker } from '../../helpers/validation';
+import { splitImageUrls } from '../../helpers/validation';
 import { runImageJob } from './common';
 
 const show = { resource: ['image'], operation: ['edit'] };
@@ -29,7 +30,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. https://example.com/photo.png',
 		description:
-			'The image to edit: an http(s) URL fal can download, or a data URL (data:image/png;base64,...). JPEG, PNG, WebP, GIF or AVIF. Several images (one per line, or an array from an expression) use fal\'s multi-image endpoint.',
+			'The image to edit: an http(s) URL fal can download, or a data URL (data:image/png;base64,...). JPEG, PNG, WebP, GIF or AVIF. Several images (one per line, separated by commas, or an array from an expression) use fal\'s multi-image endpoint.',
 	},
 	{
 		displayName: 'Input Binary Field',
@@ -51,7 +52,7 @@ async function inputImages(ctx: IExecuteFunctions, check: InputChecker): Promise
 	let images: string[];
 	if (source === 'url') {
 		const value = ctx.getNodeParameter('imageUrl', i, '') as unknown;
-		const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : [value];
+		const list = Array.isArray(value) ? value : typeof value === 'string' ? splitImageUrls(value) : [value];
 		images = (list.length ? list : ['']).map((url, n) => check.imageUrl(url, list.length > 1 ? `Image URL ${n + 1}` : 'Image URL'));
 	} else {
 		const value = ctx.getNodeParameter('binaryPropertyName', i, 'data') as unknown;
