@@ -6,19 +6,15 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
+import { isFalHost } from '../nodes/FluxKontext/fal/urls';
+
 const DEFAULT_BASE_URL = 'https://queue.fal.run';
 
 /** fal's own hosts (fal.run, fal.ai and their subdomains) expect `Key <token>`; gateways `Bearer <token>`. */
 function authorizationFor(credentials: ICredentialDataDecryptedObject): string {
 	const scheme = credentials.authScheme || 'auto';
-	const baseUrl = String(credentials.baseUrl || DEFAULT_BASE_URL).trim();
-	let host = '';
-	try {
-		host = new URL(baseUrl).hostname.toLowerCase();
-	} catch {
-		// An invalid base URL is reported by the node before any request; here it simply is not fal's.
-	}
-	const useKey = scheme === 'key' || (scheme === 'auto' && /(^|\.)fal\.(run|ai)$/.test(host));
+	// An invalid base URL is reported by the node before any request; here it simply is not fal's.
+	const useKey = scheme === 'key' || (scheme === 'auto' && isFalHost(String(credentials.baseUrl || DEFAULT_BASE_URL)));
 	return `${useKey ? 'Key' : 'Bearer'} ${String(credentials.apiKey ?? '')}`;
 }
 
@@ -59,6 +55,24 @@ export class FluxKontextApi implements ICredentialType {
 				{ name: 'Key', value: 'key', description: 'Authorization: Key <token> (fal.ai)' },
 			],
 			default: 'auto',
+		},
+		{
+			displayName: 'Platform URL',
+			name: 'platformUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. https://api.fal.ai',
+			description:
+				'Where fal\'s Platform API answers (the node reads prices there, with this token). Empty: https://api.fal.ai when Base URL is fal\'s own host, none for a gateway. Set it only for a gateway that mirrors fal\'s Platform API: the token is sent here too.',
+		},
+		{
+			displayName: 'Price per Image (USD)',
+			name: 'pricePerImage',
+			type: 'number',
+			typeOptions: { minValue: 0, numberPrecision: 4 },
+			default: '',
+			description:
+				'What one image costs you, used for cost estimates and Max Cost when no Platform API answers (gateways, or a key that may not read prices). Empty: no estimate then.',
 		},
 	];
 
