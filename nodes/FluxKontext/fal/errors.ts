@@ -1,7 +1,7 @@
 import type { IDataObject, INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { FIELD_LABELS } from './constants';
+import { FAL_HEADERS, FIELD_LABELS } from './constants';
 
 /** What fal answered: the pieces of an HTTP response that error messages are made from. */
 export interface FalAnswer {
@@ -10,7 +10,7 @@ export interface FalAnswer {
 	body: unknown;
 }
 
-export type Operation = 'submit' | 'status' | 'result' | 'cancel' | 'download' | 'stream';
+export type Operation = 'submit' | 'status' | 'result' | 'cancel' | 'download' | 'stream' | 'pricing';
 
 /**
  * Turns a fal answer that is not a success into a NodeApiError in fal's own words, with what to do about it.
@@ -53,6 +53,10 @@ export function falApiError(
 	} else if (status === 400 && /in progress|not completed|in queue/i.test(detail ?? '')) {
 		message = id ? `Request ${id} has not finished yet` : 'The request has not finished yet';
 		description = 'Use Get Status to follow it, or run Get Result again once its status is COMPLETED.';
+	} else if (isStartTimeout(answer)) {
+		message = `The job was not started in time, not billed (${status}): ${detail ?? 'start deadline passed'}`;
+		description =
+			'fal dropped it because it did not start within Start Timeout (X-Fal-Request-Timeout), and did not run or bill it. Raise Start Timeout, or run the item again when fal\'s queue is shorter.';
 	} else if (status >= 500) {
 		message = `fal failed to run the job (${status}${errorType ? `, ${errorType}` : ''}): ${detail ?? 'server error'}`;
 		description = errorType
@@ -181,8 +185,17 @@ export function validationProblems(body: unknown): string[] {
 function errorTypeOf(answer: FalAnswer): string | undefined {
 	const fromBody = (answer.body as IDataObject | undefined)?.error_type;
 	if (typeof fromBody === 'string') return fromBody;
-	const header = Object.entries(answer.headers ?? {}).find(([k]) => k.toLowerCase() === 'x-fal-error-type')?.[1];
-	return typeof header === 'string' ? header : undefined;
+	return headerOf(answer, 'X-Fal-Error-Type');
+}
+
+/** fal's 504 for a job whose own start deadline (the Start Timeout option) passed before it ran: never billed. */
+function isStartTimeout(answer: FalAnswer): boolean {
+	return answer.statusCode === 504 && headerOf(answer, FAL_HEADERS.startTimeoutType)?.toLowerCase() === 'user';
+}
+
+function headerOf(answer: FalAnswer, name: string): string | undefined {
+	const value = Object.entries(answer.headers ?? {}).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+	return typeof value === 'string' ? value : undefined;
 }
 
 function errorPayload(answer: FalAnswer): IDataObject {
