@@ -71,6 +71,18 @@ describe('cost estimate', () => {
 		expect(fal.platformRequests).toHaveLength(1);
 	});
 
+	it('asks the pricing API once, without retries, when it fails (503, connection reset): the estimate falls back at once', async () => {
+		const { fal } = server;
+		fal.inject({ kind: 'pricing', status: 503, times: 1 });
+		fal.inject({ kind: 'pricing', reset: true, times: 1 });
+		for (let run = 0; run < 2; run++) {
+			const result = await runWorkflow({ parameters: textToImageParams(), credentials: withPlatform(fal, { pricePerImage: 0.05 }) });
+			expect(result.error).toBeUndefined();
+			expect(result.output()[0].json.cost_estimate).toMatchObject({ source: 'credential' });
+		}
+		expect(fal.platformRequests).toHaveLength(2);
+	});
+
 	it('outputs no cost_estimate when no price is known, and runs as before', async () => {
 		const { fal } = server;
 		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal) });

@@ -31,6 +31,7 @@ export const DEADLINES_MS: Record<Operation, number> = {
 	result: 60_000,
 	cancel: 15_000,
 	download: 30_000,
+	// Prices are a nicety with a fallback: a Platform API that does not answer soon must not hold up the run.
 	pricing: 10_000,
 };
 
@@ -119,12 +120,12 @@ export class FalClient {
 	}
 
 	/**
-	 * GET the prices of some endpoints from fal's Platform API (`/v1/models/pricing`, 1 to 50 ids). Undefined when
-	 * no Platform API applies (a gateway without Platform URL): then nothing is sent anywhere.
+	 * GET the prices of some endpoints from fal's Platform API (`/v1/models/pricing`, 1 to 50 ids), once, without
+	 * retries. Undefined when no Platform API applies (a gateway without Platform URL): then nothing is sent anywhere.
 	 */
 	async prices(endpointIds: string[], options: CallOptions): Promise<FalAnswer | undefined> {
 		if (this.platformUrl === undefined) return undefined;
-		return await this.call('read', 'pricing', {
+		return await this.call('once', 'pricing', {
 			method: 'GET',
 			url: `${this.platformUrl}/v1/models/pricing`,
 			qs: { endpoint_id: endpointIds.join(',') },

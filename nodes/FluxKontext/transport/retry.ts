@@ -8,7 +8,8 @@ import { FAL_HEADERS } from '../fal/constants';
 
 /**
  * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read (status,
- * cancel, downloads); `once` is never retried (opening the status stream, whose fallback is polling).
+ * cancel, downloads); `once` is never retried (opening the status stream, whose fallback is polling; prices,
+ * whose fallback is the credential's).
  */
 export type RequestKind = 'submit' | 'result' | 'read' | 'once';
 
