@@ -189,7 +189,7 @@ function budgetRefusal(
 		message: `Max Cost: this run would cost about ${formatUsd(total)}, more than the limit of ${limit}; nothing was submitted`,
 		description:
 			`${known.length} item(s), ${images} image(s) at ${unitPrices.map(formatUsd).join(' or ')} per image (from ${sources.join(' and ')}). ` +
-			'Lower Number of Images, run fewer items at once, or raise Max Cost.',
+			'Lower Number of Images, split the input into smaller runs, or raise Max Cost.',
 	};
 }
 

@@ -11,8 +11,8 @@ export function requestHeaders(check: InputChecker, options: IDataObject): Recor
 	const headers: Record<string, string> = {};
 	const set = (key: string) => options[key] !== undefined && options[key] !== null && options[key] !== '';
 	if (set('startTimeout')) {
-		const seconds = check.number('Start Timeout', options.startTimeout, { min: 1 });
-		// fal's clients refuse 1 s and less; fal would answer at once anyway.
+		const seconds = check.number('Start Timeout', options.startTimeout, {});
+		// fal's clients refuse 1 s and less.
 		if (seconds <= 1) check.fail('Start Timeout', `${seconds} is too short`, 'Use more than 1 second');
 		headers[FAL_HEADERS.startTimeout] = String(seconds);
 	}
