@@ -83,6 +83,18 @@ describe('cost estimate', () => {
 		expect(fal.platformRequests).toHaveLength(2);
 	});
 
+	it('Stop while fal\'s pricing API does not answer ends the run at once, submitting nothing', async () => {
+		const { fal } = server;
+		fal.inject({ kind: 'pricing', hang: true });
+		const started = Date.now();
+		const run = await runWorkflow({ parameters: textToImageParams(), credentials: withPlatform(fal), items: items(3), cancelAfterMs: 300 });
+		// The pricing request's own deadline is 10 s: ending long before it shows that Stop ended it.
+		expect(Date.now() - started).toBeLessThan(3000);
+		expect(run.status).toBe('canceled');
+		expect(fal.platformRequests).toHaveLength(1);
+		expect(fal.requests).toHaveLength(0);
+	});
+
 	it('outputs no cost_estimate when no price is known, and runs as before', async () => {
 		const { fal } = server;
 		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal) });

@@ -87,6 +87,8 @@ export interface Fault {
 	headers?: Record<string, string>;
 	/** Destroy the socket (TCP RST) instead of answering. */
 	reset?: boolean;
+	/** Never answer (the socket stays open until the client gives up or the server stops). */
+	hang?: boolean;
 }
 
 export interface Job {
@@ -452,6 +454,7 @@ export class FakeFal {
 	}
 
 	private answerFault(res: http.ServerResponse, fault: Fault): void {
+		if (fault.hang) return;
 		if (fault.reset) {
 			// An RST, so the client sees ECONNRESET rather than a clean close.
 			const socket = res.socket;
