@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 
 import { runWorkflow } from '../support/engine';
 import type { FakeFal } from '../support/fake-fal';
-import { credentialsFor, editParams, requestsOf, textToImageParams, useFakeFal } from './setup';
+import { credentialsFor, editParams, eventually, requestsOf, textToImageParams, useFakeFal } from './setup';
 
 const server = useFakeFal();
 
@@ -294,7 +294,7 @@ describe('fal\'s request headers', () => {
 		fal.options.timing = () => ({ queueMs: 30_000, runMs: 50 });
 		const handoff = await runWorkflow({ parameters: textToImageParams({ waitForCompletion: false, options: { startTimeout: 1.1 } }), credentials: credentialsFor(fal) });
 		const id = handoff.output()[0].json.request_id as string;
-		await new Promise((resolve) => setTimeout(resolve, 1300));
+		await eventually(() => fal.jobs.get(id)?.state === 'EXPIRED', 10_000);
 		const run = await runWorkflow({ parameters: { resource: 'request', operation: 'getResult', requestId: id }, credentials: credentialsFor(fal) });
 		expect(run.error?.message).toMatch(/^The job was not started in time, not billed \(504\)/);
 	});
