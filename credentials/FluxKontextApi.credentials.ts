@@ -7,7 +7,7 @@ import type {
 } from 'n8n-workflow';
 
 import { DEFAULT_BASE_URL, FAL_APP } from '../nodes/FluxKontext/fal/constants';
-import { readCredential, maskedUrl } from '../nodes/FluxKontext/fal/urls';
+import { isFalHost, maskedUrl, readCredential } from '../nodes/FluxKontext/fal/urls';
 
 /**
  * fal's own hosts (fal.run, fal.ai and their subdomains) expect `Key <token>`; gateways `Bearer <token>`.
@@ -19,8 +19,7 @@ function authorizationFor(credentials: ICredentialDataDecryptedObject): string {
 	if (baseUrlProblem) {
 		throw new Error(`Base URL "${maskedUrl(baseUrl)}" ${baseUrlProblem}: use the bare URL (e.g. ${DEFAULT_BASE_URL}), the token goes in API Key`);
 	}
-	const host = new URL(baseUrl).hostname.toLowerCase();
-	const useKey = scheme === 'key' || (scheme === 'auto' && /(^|\.)fal\.(run|ai)$/.test(host));
+	const useKey = scheme === 'key' || (scheme === 'auto' && isFalHost(baseUrl));
 	return `${useKey ? 'Key' : 'Bearer'} ${token}`;
 }
 
@@ -61,6 +60,24 @@ export class FluxKontextApi implements ICredentialType {
 				{ name: 'Key', value: 'key', description: 'Authorization: Key <token> (fal.ai)' },
 			],
 			default: 'auto',
+		},
+		{
+			displayName: 'Platform URL',
+			name: 'platformUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. https://api.fal.ai',
+			description:
+				'Where fal\'s Platform API answers (the node reads prices there, with this token). Empty: https://api.fal.ai when Base URL is fal\'s own host, none for a gateway. Set it only for a gateway that mirrors fal\'s Platform API: the token is sent here too.',
+		},
+		{
+			displayName: 'Price per Image (USD)',
+			name: 'pricePerImage',
+			type: 'number',
+			typeOptions: { minValue: 0, numberPrecision: 4 },
+			default: '',
+			description:
+				'What one image costs you, used for cost estimates and Max Cost when no Platform API answers (gateways, or a key that may not read prices). Empty: no estimate then.',
 		},
 	];
 

@@ -1,6 +1,7 @@
 import { SseParser } from '../../nodes/FluxKontext/job/sse';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, shouldRetry } from '../../nodes/FluxKontext/transport/retry';
-import { baseUrlProblem, parseRequestId, rebase, urlsFromSubmit, maskedUrl } from '../../nodes/FluxKontext/fal/urls';
+import { baseUrlProblem, isFalHost, maskedUrl, parseRequestId, rebase, serviceUrlFor, urlsFromSubmit } from '../../nodes/FluxKontext/fal/urls';
+import { formatUsd } from '../../nodes/FluxKontext/helpers/cost';
 import { sniffImageType, splitImageUrls } from '../../nodes/FluxKontext/helpers/validation';
 import { mapWithConcurrency } from '../../nodes/FluxKontext/helpers/pool';
 import { decodeDataUri } from '../../nodes/FluxKontext/helpers/binary';
@@ -186,5 +187,28 @@ describe('mapWithConcurrency', () => {
 		let started = 0;
 		const partial = await mapWithConcurrency(5, 1, async (i) => (started++, i), () => started >= 2);
 		expect(partial).toEqual([0, 1, undefined, undefined, undefined]);
+	});
+});
+
+describe('fal\'s other services (Platform API, storage)', () => {
+	it('knows fal\'s own hosts from a gateway\'s', () => {
+		for (const url of ['https://queue.fal.run', 'https://fal.run/', 'https://api.fal.ai', 'https://rest.alpha.fal.ai']) expect(isFalHost(url)).toBe(true);
+		for (const url of ['https://fal.run.evil.example', 'https://notfal.run', 'http://127.0.0.1:5678', 'not a url']) expect(isFalHost(url)).toBe(false);
+	});
+
+	it('uses the configured URL, else fal\'s own only behind fal\'s own Base URL', () => {
+		expect(serviceUrlFor('', 'https://queue.fal.run', 'https://api.fal.ai')).toBe('https://api.fal.ai');
+		expect(serviceUrlFor(undefined, 'https://gateway.example.com', 'https://api.fal.ai')).toBeUndefined();
+		expect(serviceUrlFor('  https://prices.example.com/ ', 'https://gateway.example.com', 'https://api.fal.ai')).toBe('https://prices.example.com');
+		expect(serviceUrlFor('https://prices.example.com', 'https://queue.fal.run', 'https://api.fal.ai')).toBe('https://prices.example.com');
+	});
+});
+
+describe('formatUsd', () => {
+	it('shows cents, and fractions of a cent when there are any', () => {
+		expect(formatUsd(0.48)).toBe('$0.48');
+		expect(formatUsd(0.035)).toBe('$0.035');
+		expect(formatUsd(12)).toBe('$12.00');
+		expect(formatUsd(0.1 + 0.2)).toBe('$0.30');
 	});
 });

@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 
 import { requestIdOf } from '../fal/errors';
+import { estimateExecution } from '../helpers/cost';
 import { mapWithConcurrency } from '../helpers/pool';
 import { asNodeError, Execution } from '../job/execution';
 import { jobOf } from '../job/handle';
@@ -33,6 +34,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		throw new NodeOperationError(this.getNode(), `The operation "${operationName}" of "${resource}" is not supported`);
 	}
 	const execution = new Execution(this, await FalClient.connect(this));
+	const cost = await estimateExecution(execution, items.length);
 	const limit = maxConcurrency(this);
 
 	let firstFailure: { error: unknown; itemIndex: number } | undefined;
@@ -41,7 +43,8 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		limit,
 		async (itemIndex): Promise<INodeExecutionData | undefined> => {
 			try {
-				return { ...(await operation(execution, itemIndex)), pairedItem: { item: itemIndex } };
+				cost.admit(itemIndex);
+				return { ...cost.annotate(await operation(execution, itemIndex), itemIndex), pairedItem: { item: itemIndex } };
 			} catch (error) {
 				if (this.continueOnFail()) return { json: failureJson(execution, error), pairedItem: { item: itemIndex } };
 				firstFailure ??= { error, itemIndex };

@@ -5,6 +5,9 @@ export const FAL_APP = 'fal-ai/flux-pro';
 
 export const DEFAULT_BASE_URL = 'https://queue.fal.run';
 
+/** fal's Platform API (prices), used when the Base URL is fal's own host and the credential names no other. */
+export const DEFAULT_PLATFORM_URL = 'https://api.fal.ai';
+
 export type Model = 'pro' | 'max';
 
 /** Submit paths, by model and by kind of input. */
@@ -64,3 +67,15 @@ export const FIELD_LABELS: Record<string, string> = {
 };
 
 export const CREDENTIAL_NAME = 'fluxKontextApi';
+
+/** fal's optional request headers ("Platform Headers"), by what they do. */
+export const FAL_HEADERS = {
+	/** Seconds within which the job must start; past it fal answers 504 with the type header below, unbilled. */
+	startTimeout: 'X-Fal-Request-Timeout',
+	startTimeoutType: 'X-Fal-Request-Timeout-Type',
+	storeIo: 'X-Fal-Store-IO',
+	mediaLifecycle: 'X-Fal-Object-Lifecycle-Preference',
+	priority: 'X-Fal-Queue-Priority',
+} as const;
+
+export const QUEUE_PRIORITIES = ['normal', 'low'] as const;

@@ -1,7 +1,7 @@
 import type { IDataObject, INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { DEFAULT_BASE_URL, FIELD_LABELS } from './constants';
+import { DEFAULT_BASE_URL, FAL_HEADERS, FIELD_LABELS } from './constants';
 import { parseRequestId } from './urls';
 
 /** What fal answered: the pieces of an HTTP response that error messages are made from. */
@@ -11,7 +11,7 @@ export interface FalAnswer {
 	body: unknown;
 }
 
-export type Operation = 'submit' | 'status' | 'result' | 'cancel' | 'download' | 'stream';
+export type Operation = 'submit' | 'status' | 'result' | 'cancel' | 'download' | 'stream' | 'pricing';
 
 const OPERATION_WORDS: Record<Operation, string> = {
 	submit: 'the submit',
@@ -20,6 +20,7 @@ const OPERATION_WORDS: Record<Operation, string> = {
 	cancel: 'the cancel',
 	download: 'an image download',
 	stream: 'the status stream',
+	pricing: 'the price request',
 };
 
 /** Socket failures that prove a request never reached the server: after a submit, nothing can have been queued. */
@@ -80,6 +81,10 @@ export function falApiError(
 	} else if (status === 400 && /in progress|not completed|in queue/i.test(detail ?? '')) {
 		message = id ? `Request ${id} has not finished yet` : 'The request has not finished yet';
 		description = 'Use Get Status to follow it, or run Get Result again once its status is COMPLETED.';
+	} else if (isStartTimeout(answer)) {
+		message = `The job was not started in time, not billed (${status}): ${detail ?? 'start deadline passed'}`;
+		description =
+			'fal dropped it because it did not start within Start Timeout (X-Fal-Request-Timeout), and did not run or bill it. Raise Start Timeout, or run the item again when fal\'s queue is shorter.';
 	} else if (unknownSubmit) {
 		const what = status >= 500 ? `${errorType ? ` (${errorType})` : ''}: ${detail ?? 'server error'}` : ` without a job handle${detail ? `: ${detail}` : ''}`;
 		message = `The submit may have queued a job: fal answered ${status}${what}`;
@@ -283,10 +288,15 @@ export function errorTypeOf(answer: { body?: unknown; headers?: Record<string, u
 	return typeof fromBody === 'string' ? fromBody : headerValue(answer.headers, 'x-fal-error-type');
 }
 
+/** fal's 504 for a job whose own start deadline (the Start Timeout option) passed before it ran: never billed. */
+function isStartTimeout(answer: FalAnswer): boolean {
+	return answer.statusCode === 504 && headerValue(answer.headers, FAL_HEADERS.startTimeoutType)?.toLowerCase() === 'user';
+}
+
 /** A header's value, whatever the case of its name; the first one of a list. */
 export function headerValue(headers: Record<string, unknown> | undefined, name: string): string | undefined {
 	if (!headers) return undefined;
-	const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+	const key = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
 	const value = key === undefined ? undefined : headers[key];
 	if (Array.isArray(value)) return value.length ? String(value[0]) : undefined;
 	return value === undefined || value === null ? undefined : String(value);

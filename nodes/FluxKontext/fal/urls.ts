@@ -52,6 +52,24 @@ export function normalizeBaseUrl(baseUrl: string): string {
 	return baseUrl.trim().replace(/\/+$/, '');
 }
 
+/** fal's own hosts: fal.run, fal.ai and their subdomains (a gateway is any other host). */
+export function isFalHost(url: string): boolean {
+	const host = parseHttpUrl(url.trim())?.hostname.toLowerCase() ?? '';
+	return /(^|\.)fal\.(run|ai)$/.test(host);
+}
+
+/**
+ * Where one of fal's other services is reached, from a credential field: the field's URL when set; empty means
+ * fal's own service (`falDefault`) when the Base URL is fal's own host, and none for a gateway, whose token must
+ * never reach fal's hosts. Undefined when no such service applies; a set field that is not an http(s) URL is
+ * returned as is, for the caller to refuse.
+ */
+export function serviceUrlFor(configured: unknown, baseUrl: string, falDefault: string): string | undefined {
+	const text = typeof configured === 'string' ? configured.trim() : '';
+	if (text) return normalizeBaseUrl(text);
+	return isFalHost(baseUrl) ? falDefault : undefined;
+}
+
 export function sameOrigin(a: string, b: string): boolean {
 	const ua = parseHttpUrl(a);
 	const ub = parseHttpUrl(b);

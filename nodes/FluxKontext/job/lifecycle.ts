@@ -24,6 +24,8 @@ export interface JobRequest {
 	endpoint: string;
 	input: IDataObject;
 	webhookUrl?: string;
+	/** fal's optional request headers (helpers/headers.ts). */
+	headers?: Record<string, string>;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface JobRequest {
  */
 export async function submitJob(execution: Execution, itemIndex: number, request: JobRequest): Promise<JobHandle> {
 	if (execution.halted) throw notSubmitted(execution, itemIndex);
-	const answer = await execution.client.submit(request.endpoint, request.input, request.webhookUrl, { itemIndex });
+	const answer = await execution.client.submit(request.endpoint, request.input, request.webhookUrl, { itemIndex }, request.headers);
 	const handle = handleFrom(execution, answer, itemIndex);
 	execution.ledger.add(itemIndex, handle);
 	if (execution.halted) {

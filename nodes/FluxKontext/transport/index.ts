@@ -7,12 +7,12 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
-import { CREDENTIAL_NAME, DEFAULT_BASE_URL } from '../fal/constants';
+import { CREDENTIAL_NAME, DEFAULT_BASE_URL, DEFAULT_PLATFORM_URL } from '../fal/constants';
 import type { FalAnswer, ImageProblem, Operation } from '../fal/errors';
 import { errorCode, falApiError, headerValue, imageError, jobFailedError, noImagesError, redact, tagRequest, transportError } from '../fal/errors';
 import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
-import { maskedUrl, normalizeBaseUrl, parseHttpUrl, readCredential, sameOrigin } from '../fal/urls';
+import { maskedUrl, normalizeBaseUrl, parseHttpUrl, readCredential, sameOrigin, serviceUrlFor } from '../fal/urls';
 import type { ByteStream } from './signals';
 import { abortable, anySignal, readAll, startDeadline } from './signals';
 
@@ -35,6 +35,8 @@ export const DEADLINES_MS: Record<Operation, number> = {
 	result: 60_000,
 	cancel: 15_000,
 	download: 30_000,
+	// Prices are a nicety with a fallback: a Platform API that does not answer soon must not hold up the run.
+	pricing: 10_000,
 };
 
 /** Longest silence inside a body: a download between bytes, a status stream between events or pings. */
@@ -69,6 +71,8 @@ export class FalClient {
 	private constructor(
 		private readonly ctx: IExecuteFunctions,
 		baseUrl: string,
+		/** fal's Platform API (prices), the only other origin that receives the token; undefined for a gateway that names none. */
+		readonly platformUrl: string | undefined,
 		/** The credential, read once per execution and handed to every request (n8n would read it again each time). */
 		private readonly credential: IAdditionalCredentialOptions,
 		private readonly secrets: string[],
@@ -86,22 +90,51 @@ export class FalClient {
 				description: `Open the FLUX Kontext credential and set Base URL to ${DEFAULT_BASE_URL} or your gateway's URL, with no user name, password, query string or fragment: the token goes in API Key.`,
 			});
 		}
+		const platformUrl = serviceUrlFor(credentials.platformUrl, baseUrl, DEFAULT_PLATFORM_URL);
+		if (platformUrl !== undefined && !parseHttpUrl(platformUrl)) {
+			throw new NodeOperationError(ctx.getNode(), `Platform URL: "${redact(platformUrl, secrets)}" is not an http(s) URL`, {
+				description: 'Open the FLUX Kontext credential and clear Platform URL (fal\'s own is then used for fal\'s hosts), or set it to https://api.fal.ai.',
+			});
+		}
 		const reference = ctx.getNode().credentials?.[CREDENTIAL_NAME];
 		const credential = {
 			credentialsDecrypted: { id: reference?.id ?? '', name: reference?.name ?? '', type: CREDENTIAL_NAME, data: credentials },
 		};
-		return new FalClient(ctx, baseUrl, credential, secrets);
+		return new FalClient(ctx, baseUrl, platformUrl, credential, secrets);
 	}
 
-	/** POST a job. Retried only where fal proves nothing was queued (429, connection refused). */
-	async submit(endpoint: string, input: IDataObject, webhookUrl: string | undefined, options: CallOptions): Promise<IDataObject> {
+	/**
+	 * POST a job, with fal's optional request headers (start deadline, priority, retention). Retried only where
+	 * fal proves nothing was queued (429, connection refused).
+	 */
+	async submit(
+		endpoint: string,
+		input: IDataObject,
+		webhookUrl: string | undefined,
+		options: CallOptions,
+		headers?: Record<string, string>,
+	): Promise<IDataObject> {
 		const answer = await this.call('submit', 'submit', {
 			method: 'POST',
 			url: `${this.baseUrl}/${endpoint}`,
 			body: input,
 			qs: webhookUrl ? { fal_webhook: webhookUrl } : undefined,
+			headers,
 		}, options);
 		return this.expectJson(answer, 'submit', options);
+	}
+
+	/**
+	 * GET the prices of some endpoints from fal's Platform API (`/v1/models/pricing`, 1 to 50 ids), once, without
+	 * retries. Undefined when no Platform API applies (a gateway without Platform URL): then nothing is sent anywhere.
+	 */
+	async prices(endpointIds: string[], options: CallOptions): Promise<FalAnswer | undefined> {
+		if (this.platformUrl === undefined) return undefined;
+		return await this.call('once', 'pricing', {
+			method: 'GET',
+			url: `${this.platformUrl}/v1/models/pricing`,
+			qs: { endpoint_id: endpointIds.join(',') },
+		}, options);
 	}
 
 	/** GET a status URL once; the caller decides what each status means. */
@@ -215,11 +248,11 @@ export class FalClient {
 		request: Pick<IHttpRequestOptions, 'method' | 'url' | 'body' | 'qs' | 'encoding' | 'headers'>,
 		options: CallOptions,
 	): Promise<FalAnswer> {
-		if (!sameOrigin(request.url, this.baseUrl)) {
+		if (!this.mayReceiveToken(request.url)) {
 			// Never reached with URLs the node builds or rebases; kept as the last guard of the token.
 			throw tagRequest(
 				new NodeOperationError(this.ctx.getNode(), `Refusing to send the credential to ${parseHttpUrl(request.url)?.origin ?? 'an invalid URL'}`, {
-					description: `Only ${parseHttpUrl(this.baseUrl)?.origin} (the credential's Base URL) receives the token.`,
+					description: `Only ${parseHttpUrl(this.baseUrl)?.origin} (the credential's Base URL)${this.platformUrl ? ` and ${parseHttpUrl(this.platformUrl)?.origin} (its Platform URL)` : ''} receive the token.`,
 					itemIndex: options.itemIndex,
 				}),
 				options.requestId,
@@ -244,6 +277,11 @@ export class FalClient {
 			}, this.credential)) as FalAnswer;
 			return response;
 		});
+	}
+
+	/** The origins the token may go to: the Base URL's, and the Platform API's when one applies. */
+	private mayReceiveToken(url: string): boolean {
+		return sameOrigin(url, this.baseUrl) || (this.platformUrl !== undefined && sameOrigin(url, this.platformUrl));
 	}
 
 	/**

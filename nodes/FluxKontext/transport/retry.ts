@@ -5,9 +5,12 @@
  */
 import { errorTypeOf, headerValue, NOT_SENT_CODES } from '../fal/errors';
 
+import { FAL_HEADERS } from '../fal/constants';
+
 /**
  * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read (status,
- * cancel, downloads); `once` is never retried (opening the status stream, whose fallback is polling).
+ * cancel, downloads); `once` is never retried (opening the status stream, whose fallback is polling; prices,
+ * whose fallback is the credential's).
  */
 export type RequestKind = 'submit' | 'result' | 'read' | 'once';
 
@@ -36,7 +39,7 @@ export function shouldRetry(
 		// A result that carries fal's error type is the job's own failure, stored: asking again gives the same.
 		if (kind === 'result' && failure.status >= 500 && errorTypeOf(failure)) return false;
 		// A 504 because the user's own X-Fal-Request-Timeout passed is final (fal's clients agree).
-		if (failure.status === 504 && headerValue(failure.headers, 'x-fal-request-timeout-type') === 'user') return false;
+		if (failure.status === 504 && headerValue(failure.headers, FAL_HEADERS.startTimeoutType.toLowerCase()) === 'user') return false;
 		return TRANSIENT_STATUSES.has(failure.status);
 	}
 	if (!failure.code) return false;

@@ -1,9 +1,10 @@
 /**
  * A fake fal.ai queue server for tests, the demo and the benchmark.
  *
- * Two real `node:http` listeners on 127.0.0.1:
- *  - `url`    the queue API (https://queue.fal.run): submit, status, status stream, result, cancel;
- *  - `cdnUrl` a second origin serving the generated image files (like fal's media CDN), without auth.
+ * Three real `node:http` listeners on 127.0.0.1:
+ *  - `url`         the queue API (https://queue.fal.run): submit, status, status stream, result, cancel;
+ *  - `cdnUrl`      a second origin serving the generated image files (like fal's media CDN), without auth;
+ *  - `platformUrl` a third origin for fal's Platform API (https://api.fal.ai): prices.
  *
  * The protocol it follows is /work/shared/reference/fal-queue-protocol.md. In short:
  *
@@ -12,7 +13,10 @@
  *   GET  /fal-ai/flux-pro/requests/{id}/status/stream -> text/event-stream of the same, ends after COMPLETED
  *   GET  /fal-ai/flux-pro/requests/{id}            -> the model's answer (200 output | 422 | 503 ...)
  *   PUT  /fal-ai/flux-pro/requests/{id}/cancel     -> 202 | 400 | 404
+ *   GET  {platformUrl}/v1/models/pricing?endpoint_id=a,b -> 200 {prices:[{endpoint_id, unit_price, unit, currency}]}
  *
+ * Submit honours `X-Fal-Request-Timeout`: a job still queued when that many seconds have passed is dropped (its
+ * result is a 504 with `X-Fal-Request-Timeout-Type: user`). Every request's headers are recorded.
  * Note the request URLs keep only `{owner}/{app}`: the endpoint's sub-path is dropped.
  * Anything marked GUESS below is not confirmed by fal's documentation.
  */
@@ -70,6 +74,8 @@ export interface FakeFalOptions {
 	fileUrls?: 'cdn' | 'redirect';
 	/** Reshapes a successful result (also in webhooks), as a misbehaving gateway would: e.g. `images: []`. */
 	reshapeResult?: (result: Record<string, unknown>) => Record<string, unknown>;
+	/** USD per image that the pricing API answers, by endpoint id. Default: fal's published prices (pro 0.04, max 0.08). */
+	prices?: Record<string, number>;
 }
 
 /** A proxy's error page (nginx's, byte for byte), for faults: `{ status: 502, body: BAD_GATEWAY_PAGE, headers: HTML }`. */
@@ -81,7 +87,7 @@ export const HTML = { 'content-type': 'text/html' } as const;
 export type ResolvedFakeFalOptions = Required<Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>> &
 	Pick<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>;
 
-export type RequestKind = 'submit' | 'status' | 'stream' | 'result' | 'cancel' | 'file' | 'other';
+export type RequestKind = 'submit' | 'status' | 'stream' | 'result' | 'cancel' | 'file' | 'pricing' | 'other';
 
 export interface RecordedRequest {
 	method: string;
@@ -138,12 +144,15 @@ export interface Job {
 	submittedAt: number;
 	queueMs: number;
 	runMs: number;
-	state: 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED' | 'CANCELLED';
+	/** EXPIRED: dropped because it had not started within its `startTimeoutS`. */
+	state: 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED';
 	completedAt?: number;
 	/** First time the result was fetched after completion. */
 	resultFetchedAt?: number;
 	webhookUrl?: string;
 	failure?: JobFailure;
+	/** From `X-Fal-Request-Timeout`: seconds within which the job must start. */
+	startTimeoutS?: number;
 }
 
 export interface WebhookDelivery {
@@ -197,6 +206,7 @@ const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
 	pngBytes: undefined,
 	fileUrls: 'cdn',
 	reshapeResult: undefined,
+	prices: Object.fromEntries(Object.keys(KONTEXT_ENDPOINTS).map((endpoint) => [endpoint, endpoint.includes('/max') ? 0.08 : 0.04])),
 };
 
 const DEFAULT_FAILURE = { error: 'Runner disconnected', error_type: 'runner_disconnected', status: 503 };
@@ -210,6 +220,8 @@ const DETAIL = {
 	inProgress: { detail: 'Request is still in progress' },
 	// GUESS: fal's answer for the result of a request cancelled before it ran is undocumented.
 	cancelled: { detail: 'Request was cancelled' },
+	// GUESS: the body of the 504 for a job whose start deadline passed (its status code and header are documented).
+	startTimeout: { detail: 'Request timed out before it started' },
 };
 
 /** `/{owner}/{app}/requests/{id}[/status[/stream] | /cancel]`: exactly two segments before `requests`. */
@@ -286,12 +298,16 @@ export class FakeFal {
 	readonly url: string;
 	/** The CDN serving result files: another port, so another origin. */
 	readonly cdnUrl: string;
+	/** fal's Platform API (prices): a third origin, as api.fal.ai is not the queue's host. */
+	readonly platformUrl: string;
 	/** Options in force; change them freely between (or during) tests. `reset()` restores the start values. */
 	options: ResolvedFakeFalOptions;
 	/** Every request to the queue listener, in arrival order (faulted ones included). */
 	requests: RecordedRequest[] = [];
 	/** Every request to the CDN listener. */
 	cdnRequests: RecordedRequest[] = [];
+	/** Every request to the Platform API listener. */
+	platformRequests: RecordedRequest[] = [];
 	/** Jobs by request id, in submit order. */
 	jobs = new Map<string, Job>();
 	/** Webhook deliveries attempted, in the order they finished. */
@@ -317,31 +333,30 @@ export class FakeFal {
 	static async start(options: FakeFalOptions = {}): Promise<FakeFal> {
 		const queue = http.createServer();
 		const cdn = http.createServer();
-		const [url, cdnUrl] = await Promise.all([listen(queue), listen(cdn)]);
-		return new FakeFal(queue, cdn, url, cdnUrl, options);
+		const platform = http.createServer();
+		const [url, cdnUrl, platformUrl] = await Promise.all([listen(queue), listen(cdn), listen(platform)]);
+		return new FakeFal({ queue, cdn, platform }, { url, cdnUrl, platformUrl }, options);
 	}
 
 	private constructor(
-		private readonly queueServer: http.Server,
-		private readonly cdnServer: http.Server,
-		url: string,
-		cdnUrl: string,
+		private readonly servers: Record<Listener, http.Server>,
+		urls: { url: string; cdnUrl: string; platformUrl: string },
 		options: FakeFalOptions,
 	) {
-		this.url = url;
-		this.cdnUrl = cdnUrl;
+		this.url = urls.url;
+		this.cdnUrl = urls.cdnUrl;
+		this.platformUrl = urls.platformUrl;
 		const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-		this.startOptions = { ...DEFAULT_OPTIONS, publicBaseUrl: url, ...defined };
+		this.startOptions = { ...DEFAULT_OPTIONS, publicBaseUrl: urls.url, ...defined };
 		this.options = { ...this.startOptions, tokens: [...this.startOptions.tokens] };
 
-		for (const server of [queueServer, cdnServer]) {
+		for (const [listener, server] of Object.entries(servers) as Array<[Listener, http.Server]>) {
 			server.on('connection', (socket: Socket) => {
 				this.sockets.add(socket);
 				socket.on('close', () => this.sockets.delete(socket));
 			});
+			server.on('request', (req, res) => void this.handle(req, res, listener));
 		}
-		queueServer.on('request', (req, res) => void this.handle(req, res, 'queue'));
-		cdnServer.on('request', (req, res) => void this.handle(req, res, 'cdn'));
 	}
 
 	// -----------------------------------------------------------------------------------------
@@ -368,6 +383,7 @@ export class FakeFal {
 		this.openStreams.clear();
 		this.requests.length = 0;
 		this.cdnRequests.length = 0;
+		this.platformRequests.length = 0;
 		this.jobs.clear();
 		this.runtimes.clear();
 		this.webhooks.length = 0;
@@ -404,7 +420,7 @@ export class FakeFal {
 		for (const res of this.openStreams) res.destroy();
 		this.openStreams.clear();
 		const closed = Promise.all(
-			[this.queueServer, this.cdnServer].map(
+			Object.values(this.servers).map(
 				(server) => new Promise<void>((resolve) => server.close(() => resolve())),
 			),
 		);
@@ -419,14 +435,14 @@ export class FakeFal {
 	// Request entry point: record, fault, then route
 	// -----------------------------------------------------------------------------------------
 
-	private async handle(req: http.IncomingMessage, res: http.ServerResponse, listener: 'queue' | 'cdn'): Promise<void> {
+	private async handle(req: http.IncomingMessage, res: http.ServerResponse, listener: Listener): Promise<void> {
 		const at = performance.now();
 		const raw = await readBody(req);
 		const method = req.method ?? 'GET';
 		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 		const path = url.pathname;
 		const json = parseJson(raw);
-		const kind: RequestKind = listener === 'cdn' ? 'file' : classify(method, path);
+		const kind: RequestKind = listener === 'cdn' ? 'file' : listener === 'platform' ? 'pricing' : classify(method, path);
 		const record: RecordedRequest = {
 			method,
 			path,
@@ -436,7 +452,7 @@ export class FakeFal {
 			at,
 			kind,
 		};
-		(listener === 'cdn' ? this.cdnRequests : this.requests).push(record);
+		({ queue: this.requests, cdn: this.cdnRequests, platform: this.platformRequests })[listener].push(record);
 		res.on('close', () => (record.closedAt = performance.now()));
 
 		try {
@@ -447,10 +463,12 @@ export class FakeFal {
 
 			if (!this.authorized(req.headers.authorization)) return sendJson(res, 401, DETAIL.unauthorized);
 
+			if (listener === 'platform') return this.pricing(res, method, path, url.searchParams);
+
 			if (kind === 'submit') {
 				const delay = isPlainObject(json.value) ? this.options.submitDelayMs(json.value) : 0;
 				if (delay > 0) await this.sleep(delay);
-				return this.submit(res, path, url.searchParams, json);
+				return this.submit(res, path, url.searchParams, json, req.headers);
 			}
 
 			if (method === 'GET' && path.startsWith('/files/')) {
@@ -508,6 +526,7 @@ export class FakeFal {
 	}
 
 	private answerFault(res: http.ServerResponse, fault: Fault): void {
+		if (fault.hang) return;
 		if (fault.reset) {
 			// An RST, so the client sees ECONNRESET rather than a clean close.
 			const socket = res.socket;
@@ -588,6 +607,7 @@ export class FakeFal {
 		path: string,
 		query: URLSearchParams,
 		json: { ok: boolean; value: unknown },
+		headers: http.IncomingHttpHeaders,
 	): void {
 		const endpoint = path.replace(/^\/+|\/+$/g, '');
 		if (!(endpoint in KONTEXT_ENDPOINTS)) return sendJson(res, 404, DETAIL.appNotFound);
@@ -609,11 +629,13 @@ export class FakeFal {
 			state: 'IN_QUEUE',
 			webhookUrl: query.get('fal_webhook') ?? undefined,
 			failure: failure ? { ...DEFAULT_FAILURE, ...failure } : this.pendingFailures.shift(),
+			startTimeoutS: startTimeoutOf(headers),
 		};
 		const queuePosition = this.queuePosition(job);
 		this.jobs.set(job.id, job);
 		this.runtimes.set(job.id, { logs: [], timers: new Set(), listeners: new Set() });
 		this.after(job, queueMs, () => this.startRunning(job));
+		if (job.startTimeoutS !== undefined) this.after(job, job.startTimeoutS * 1000, () => this.expire(job));
 
 		const urls = this.urlsOf(job);
 		sendJson(res, 200, {
@@ -626,6 +648,21 @@ export class FakeFal {
 			metrics: {},
 			queue_position: queuePosition,
 		});
+	}
+
+	/** The start deadline passed while the job was still queued: fal drops it, unrun and unbilled. */
+	private expire(job: Job): void {
+		if (job.state !== 'IN_QUEUE') return;
+		this.clearJobTimers(this.runtime(job));
+		job.state = 'EXPIRED';
+		job.completedAt = performance.now();
+		this.runtime(job).outcome = {
+			status: 504,
+			headers: { 'X-Fal-Request-Timeout-Type': 'user' },
+			body: DETAIL.startTimeout,
+			files: [],
+		};
+		this.notify(job, 'state');
 	}
 
 	private startRunning(job: Job): void {
@@ -773,7 +810,7 @@ export class FakeFal {
 		if (!job) return sendJson(res, 404, DETAIL.requestNotFound);
 		if (job.state === 'CANCELLED') return sendJson(res, 400, DETAIL.cancelled);
 		const outcome = this.runtime(job).outcome;
-		if (job.state !== 'COMPLETED' || !outcome) return sendJson(res, 400, DETAIL.inProgress);
+		if ((job.state !== 'COMPLETED' && job.state !== 'EXPIRED') || !outcome) return sendJson(res, 400, DETAIL.inProgress);
 		job.resultFetchedAt ??= performance.now();
 		sendJson(res, outcome.status, outcome.body, outcome.headers);
 	}
@@ -831,6 +868,10 @@ export class FakeFal {
 					error: DETAIL.cancelled.detail,
 					error_type: 'request_cancelled',
 				};
+			case 'EXPIRED':
+				// GUESS: the status of a job dropped at its start deadline is undocumented; like a 422, its failure
+				// shows when the result is fetched (504 with X-Fal-Request-Timeout-Type: user).
+				return { status: 'COMPLETED', request_id: job.id, logs: withLogs ? rt.logs : null, metrics: {}, ...urls };
 		}
 	}
 
@@ -849,6 +890,25 @@ export class FakeFal {
 			if (other.state === 'IN_QUEUE') ahead++;
 		}
 		return ahead;
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Platform API
+	// -----------------------------------------------------------------------------------------
+
+	/**
+	 * GET /v1/models/pricing?endpoint_id=a,b: the price per image of each known endpoint. GUESS: an unknown id is
+	 * left out of `prices` (fal's page does not say); no paging, as the node asks for a handful of ids.
+	 */
+	private pricing(res: http.ServerResponse, method: string, path: string, query: URLSearchParams): void {
+		if (path !== '/v1/models/pricing') return sendJson(res, 404, DETAIL.notFound);
+		if (method !== 'GET') return sendJson(res, 405, DETAIL.methodNotAllowed);
+		const ids = (query.get('endpoint_id') ?? '').split(',').map((id) => id.trim()).filter(Boolean);
+		if (ids.length < 1 || ids.length > 50) return sendJson(res, 400, { detail: 'endpoint_id: give 1 to 50 ids' });
+		const prices = ids
+			.filter((id) => this.options.prices[id] !== undefined)
+			.map((id) => ({ endpoint_id: id, unit_price: this.options.prices[id], unit: 'image', currency: 'USD' }));
+		sendJson(res, 200, { prices, next_cursor: null, has_more: false });
 	}
 
 	// -----------------------------------------------------------------------------------------
@@ -952,6 +1012,14 @@ export class FakeFal {
 	private notify(job: Job, change: 'state' | 'log'): void {
 		for (const listener of [...this.runtime(job).listeners]) listener(change);
 	}
+}
+
+type Listener = 'queue' | 'cdn' | 'platform';
+
+/** `X-Fal-Request-Timeout` in seconds; undefined when absent. GUESS: fal answers 400 for a bad value; here it is ignored. */
+function startTimeoutOf(headers: http.IncomingHttpHeaders): number | undefined {
+	const value = Number(headers['x-fal-request-timeout']);
+	return headers['x-fal-request-timeout'] !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
 /** `?logs=1` (fal's clients send 1/0; true is accepted too). */

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { ASPECT_RATIOS, falModelPage, LIMITS, SAFETY_TOLERANCES } from '../../fal/constants';
+import { ASPECT_RATIOS, falModelPage, LIMITS, QUEUE_PRIORITIES, SAFETY_TOLERANCES } from '../../fal/constants';
+import { requestHeaders } from '../../helpers/headers';
 import type { Execution } from '../../job/execution';
 import { finishJob, submitJob } from '../../job/lifecycle';
 import { InputChecker, modelOptions, runControls } from '../../helpers/validation';
@@ -83,6 +84,24 @@ export const optionsProperty: INodeProperties = {
 		},
 		maxConcurrencyOption,
 		{
+			displayName: 'Max Cost (USD)',
+			name: 'maxCost',
+			type: 'number',
+			typeOptions: { minValue: 0, numberPrecision: 2 },
+			default: 1,
+			description:
+				'Budget for this execution: when the estimated cost of all items (images x price per image) is higher, the node refuses before submitting anything. The price comes from fal\'s pricing API or the credential\'s Price per Image; without either, the node refuses too rather than spend blind.',
+		},
+		{
+			displayName: 'Media Expiry (Seconds)',
+			name: 'mediaExpiry',
+			type: 'number',
+			typeOptions: { minValue: 1, numberPrecision: 0 },
+			default: 3600,
+			description:
+				'How long fal keeps the generated image files on its CDN (sent as X-Fal-Object-Lifecycle-Preference). Download Images keeps your copy.',
+		},
+		{
 			displayName: 'Number of Images',
 			name: 'numImages',
 			type: 'number',
@@ -104,6 +123,18 @@ export const optionsProperty: INodeProperties = {
 		},
 		binaryPropertyOutputOption,
 		{
+			displayName: 'Queue Priority',
+			name: 'priority',
+			type: 'options',
+			options: QUEUE_PRIORITIES.map((priority) => ({
+				name: priority === 'low' ? 'Low' : 'Normal',
+				value: priority,
+				description: priority === 'low' ? 'Behind every normal request to the same endpoint, from any fal user' : 'The default at fal',
+			})),
+			default: 'normal',
+			description: 'Sent as X-Fal-Queue-Priority. On fal\'s shared models, Low waits behind everyone else\'s requests.',
+		},
+		{
 			displayName: 'Safety Tolerance',
 			name: 'safetyTolerance',
 			type: 'options',
@@ -123,11 +154,29 @@ export const optionsProperty: INodeProperties = {
 			description: `The same seed, prompt and model give the same image. ${LIMITS.seed.random} (the default): a random seed, chosen by fal and returned in the output.`,
 		},
 		{
+			displayName: 'Start Timeout (Seconds)',
+			name: 'startTimeout',
+			type: 'number',
+			typeOptions: { minValue: 1.1, numberPrecision: 1 },
+			default: 60,
+			description:
+				'If the job has not started within this time, fal drops it unbilled (sent as X-Fal-Request-Timeout; more than 1 second). Once started it runs to the end. If Timeout is shorter, the node may stop waiting while fal still starts, and bills, the job.',
+		},
+		{
+			displayName: 'Store Payloads',
+			name: 'storePayloads',
+			type: 'boolean',
+			default: true,
+			description:
+				'Whether fal keeps the request\'s input and output in its history (fal\'s default). Off sends X-Fal-Store-IO: 0; the image files stay on fal\'s CDN (see Media Expiry).',
+		},
+		{
 			displayName: 'Sync Mode',
 			name: 'syncMode',
 			type: 'boolean',
 			default: false,
-			description: 'Whether fal returns the images inline (as data URIs) instead of as CDN URLs; they are then not kept in fal\'s history',
+			description:
+				'Whether fal returns the images inline (as data URIs) instead of as CDN URLs; they are then not kept in fal\'s history. Not with Wait for Completion off or a Webhook URL: fal keeps such large results only minutes.',
 		},
 		timeoutOption,
 		{
@@ -160,12 +209,13 @@ export async function runImageJob(execution: Execution, itemIndex: number, build
 	const model = check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), ['pro', 'max'] as const);
 	const prompt = check.prompt(ctx.getNodeParameter('prompt', itemIndex));
 	const fields = modelOptions(check, options);
+	const headers = requestHeaders(check, options);
 	const wait = check.boolean('Wait for Completion', ctx.getNodeParameter('waitForCompletion', itemIndex, true));
 	// Last, as it may read input binaries: every cheaper check has passed by then.
 	const { endpoint, input } = await build(ctx, check, model);
 	const body: IDataObject = { prompt, ...input, ...fields };
 
-	const handle = await submitJob(execution, itemIndex, { endpoint, input: body, webhookUrl: controls.webhookUrl });
+	const handle = await submitJob(execution, itemIndex, { endpoint, input: body, webhookUrl: controls.webhookUrl, headers });
 	if (!wait) {
 		execution.ledger.settle(handle.request_id, { state: 'handedOff' });
 		return { json: handle };

@@ -1,0 +1,206 @@
+import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { CREDENTIAL_NAME, endpointFor, LIMITS } from '../fal/constants';
+import { detailText } from '../fal/errors';
+import type { Execution } from '../job/execution';
+import { InputChecker } from './validation';
+
+/**
+ * What a run will cost before it spends anything: each item's images x its endpoint's price per image, the
+ * price read once per execution from fal's Platform API (or the credential's Price per Image), and the Max Cost
+ * guard that refuses the whole run before any item submits.
+ */
+
+export type PriceSource = 'fal-pricing-api' | 'credential';
+
+/** The `cost_estimate` of an output item (node-contract.md). */
+export interface CostEstimate extends IDataObject {
+	amount: number;
+	currency: 'USD';
+	unit_price: number;
+	images: number;
+	source: PriceSource;
+}
+
+interface Price {
+	unitPrice: number;
+	source: PriceSource;
+}
+
+/** What an item will submit, as far as its price goes; undefined for an item whose own input is invalid. */
+interface PricedJob {
+	endpoint: string;
+	images: number;
+}
+
+/** The image operations, which submit paid jobs; the others cost nothing. */
+const PAID_OPERATIONS: Record<string, 'edit' | 'textToImage'> = { edit: 'edit', textToImage: 'textToImage' };
+
+/** Why a run refused to start, for every item alike: nothing is submitted. */
+interface Refusal {
+	message: string;
+	description: string;
+}
+
+/** The estimates of one execution's items, and the budget verdict every item checks before it submits. */
+export class ExecutionCost {
+	constructor(
+		private readonly node: INode,
+		private readonly estimates: Array<CostEstimate | undefined>,
+		private readonly refusal?: Refusal,
+	) {}
+
+	/** Throws the Max Cost refusal (the same for every item: a refused run submits nothing). */
+	admit(itemIndex: number): void {
+		if (this.refusal) throw new NodeOperationError(this.node, this.refusal.message, { description: this.refusal.description, itemIndex });
+	}
+
+	/** A finished or handed-off item with its `cost_estimate`, when a price is known. */
+	annotate(output: INodeExecutionData, itemIndex: number): INodeExecutionData {
+		const estimate = this.estimates[itemIndex];
+		return estimate ? { ...output, json: { ...output.json, cost_estimate: estimate } } : output;
+	}
+}
+
+/**
+ * Estimates every item of the execution before any of them runs, and decides the Max Cost guard. Makes at most
+ * one request: the prices of the endpoints the items use, from fal's Platform API, when one applies.
+ */
+export async function estimateExecution(execution: Execution, itemCount: number): Promise<ExecutionCost> {
+	const { ctx } = execution;
+	const node = ctx.getNode();
+	const operation = ctx.getNodeParameter('resource', 0) === 'image' ? PAID_OPERATIONS[ctx.getNodeParameter('operation', 0) as string] : undefined;
+	if (!operation) return new ExecutionCost(node, []);
+	const jobs = Array.from({ length: itemCount }, (_, itemIndex) => pricedJob(ctx, itemIndex, operation));
+	const endpoints = [...new Set(jobs.flatMap((job) => (job ? [job.endpoint] : [])))];
+	const { prices, why } = await lookUpPrices(execution, endpoints);
+	const estimates = jobs.map((job) => {
+		const price = job && prices.get(job.endpoint);
+		return job && price ? estimateOf(job, price) : undefined;
+	});
+	return new ExecutionCost(node, estimates, budgetRefusal(ctx, jobs, estimates, why));
+}
+
+/** The endpoint and image count of an item; undefined when its input is invalid (it fails later without submitting). */
+function pricedJob(ctx: IExecuteFunctions, itemIndex: number, operation: 'edit' | 'textToImage'): PricedJob | undefined {
+	try {
+		const check = new InputChecker(ctx.getNode(), itemIndex);
+		const model = check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), ['pro', 'max'] as const);
+		const numImages = (ctx.getNodeParameter('options', itemIndex, {}) as IDataObject).numImages;
+		const images = numImages === undefined || numImages === null || numImages === '' ? 1 : check.number('Number of Images', numImages, { ...LIMITS.numImages, integer: true });
+		// A multi-image edit is priced as an edit of its model: fal publishes the same price for both.
+		return { endpoint: endpointFor(model, operation), images };
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The price per image of each endpoint: fal's Platform API where it answers, else the credential's Price per
+ * Image. `why` says why some endpoint has no price.
+ */
+async function lookUpPrices(execution: Execution, endpoints: string[]): Promise<{ prices: Map<string, Price>; why?: string }> {
+	const { ctx, client } = execution;
+	const prices = new Map<string, Price>();
+	if (!endpoints.length) return { prices };
+	let why: string;
+	try {
+		// Stop ends the request at once (the pool then starts nothing).
+		const answer = await client.prices(endpoints, { itemIndex: 0, signal: execution.interrupt });
+		if (!answer) {
+			why = 'the Base URL is not fal\'s own host and the credential has no Platform URL, so fal\'s pricing API is not asked';
+		} else if (answer.statusCode >= 200 && answer.statusCode < 300) {
+			for (const [endpoint, unitPrice] of pricesFromAnswer(answer.body)) {
+				if (endpoints.includes(endpoint)) prices.set(endpoint, { unitPrice, source: 'fal-pricing-api' });
+			}
+			why = `fal's pricing API gave no price per image in USD for ${endpoints.filter((e) => !prices.has(e)).join(', ')}`;
+		} else {
+			const detail = detailText(answer.body);
+			why = `fal's pricing API answered ${answer.statusCode}${detail ? ` (${client.redact(detail.slice(0, 200))})` : ''}`;
+			if (answer.statusCode === 401 || answer.statusCode === 403) why += '; reading prices may need an Admin API key';
+		}
+	} catch (error) {
+		why = `fal's pricing API could not be asked: ${client.redact(error instanceof Error ? error.message : String(error))}`;
+	}
+	if (prices.size === endpoints.length) return { prices };
+	ctx.logger.debug(`FLUX Kontext: no price from fal's pricing API: ${why}`);
+	const fromCredential = await credentialPrice(ctx);
+	if (fromCredential === undefined) return { prices, why: `${why}, and the credential has no Price per Image` };
+	for (const endpoint of endpoints) if (!prices.has(endpoint)) prices.set(endpoint, { unitPrice: fromCredential, source: 'credential' });
+	return { prices };
+}
+
+/** `{prices:[{endpoint_id, unit_price, unit, currency}]}` as endpoint → USD per image; other units and currencies are left out. */
+function pricesFromAnswer(body: unknown): Array<[string, number]> {
+	const list = (body as IDataObject | undefined)?.prices;
+	if (!Array.isArray(list)) return [];
+	return list.flatMap((entry) => {
+		const { endpoint_id, unit_price, unit, currency } = (entry ?? {}) as IDataObject;
+		const usable =
+			typeof endpoint_id === 'string' && typeof unit_price === 'number' && Number.isFinite(unit_price) && unit_price >= 0 &&
+			unit === 'image' && currency === 'USD';
+		return usable ? [[endpoint_id, unit_price] as [string, number]] : [];
+	});
+}
+
+async function credentialPrice(ctx: IExecuteFunctions): Promise<number | undefined> {
+	const value = (await ctx.getCredentials(CREDENTIAL_NAME)).pricePerImage;
+	const price = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+	return typeof price === 'number' && Number.isFinite(price) && price >= 0 ? price : undefined;
+}
+
+function estimateOf(job: PricedJob, price: Price): CostEstimate {
+	return { amount: roundUsd(job.images * price.unitPrice), currency: 'USD', unit_price: price.unitPrice, images: job.images, source: price.source };
+}
+
+/**
+ * The Max Cost verdict for the whole execution (read from the first item, like every node-wide setting): a
+ * refusal when the estimated total exceeds it, or when some item that would submit has no estimate.
+ */
+function budgetRefusal(
+	ctx: IExecuteFunctions,
+	jobs: Array<PricedJob | undefined>,
+	estimates: Array<CostEstimate | undefined>,
+	why: string | undefined,
+): Refusal | undefined {
+	const value = (ctx.getNodeParameter('options', 0, {}) as IDataObject).maxCost;
+	if (value === undefined || value === null || value === '') return undefined;
+	let maxCost: number;
+	try {
+		maxCost = new InputChecker(ctx.getNode(), 0).number('Max Cost', value, { min: 0 });
+	} catch (error) {
+		return { message: (error as NodeOperationError).message, description: String((error as NodeOperationError).description) };
+	}
+	const limit = formatUsd(maxCost);
+	if (jobs.some((job, i) => job && !estimates[i])) {
+		return {
+			message: `Max Cost: the cost of this run cannot be estimated, so nothing was submitted (limit ${limit})`,
+			description: `No price is known: ${why ?? 'unknown reason'}. Set Price per Image in the credential, or remove Max Cost to run without a budget.`,
+		};
+	}
+	const known = estimates.filter((estimate): estimate is CostEstimate => estimate !== undefined);
+	const total = roundUsd(known.reduce((sum, estimate) => sum + estimate.amount, 0));
+	if (total <= maxCost) return undefined;
+	const images = known.reduce((sum, estimate) => sum + estimate.images, 0);
+	const unitPrices = [...new Set(known.map((estimate) => estimate.unit_price))];
+	const sources = [...new Set(known.map((estimate) => (estimate.source === 'credential' ? 'the credential\'s Price per Image' : 'fal\'s pricing API')))];
+	return {
+		message: `Max Cost: this run would cost about ${formatUsd(total)}, more than the limit of ${limit}; nothing was submitted`,
+		description:
+			`${known.length} item(s), ${images} image(s) at ${unitPrices.map(formatUsd).join(' or ')} per image (from ${sources.join(' and ')}). ` +
+			'Lower Number of Images, split the input into smaller runs, or raise Max Cost.',
+	};
+}
+
+/** Amounts to a millionth of a dollar: 3 x 0.04 is 0.12, not 0.12000000000000001. */
+function roundUsd(amount: number): number {
+	return Math.round(amount * 1e6) / 1e6;
+}
+
+/** $0.48, $0.035, $12.00 */
+export function formatUsd(amount: number): string {
+	const text = amount.toFixed(6).replace(/0+$/, '');
+	const [whole, cents = ''] = text.split('.');
+	return `$${whole}.${cents.padEnd(2, '0')}`;
+}
