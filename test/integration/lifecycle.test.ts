@@ -250,6 +250,19 @@ describe('the halt is race-free, and every submitted job is accounted for', () =
 		}
 	});
 
+	it('a submit that may have queued a job is accounted for too, by the request id its answer named', async () => {
+		const { fal } = server;
+		fal.options.timing = queuedFor(8000);
+		const maybe = '12345678-1234-4234-8234-123456789abc';
+		fal.inject({ kind: 'submit', status: 502, body: 'Bad Gateway', headers: { 'x-fal-request-id': maybe } });
+		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal), items: items(3) });
+		expect(run.error?.message).toBe('The submit may have queued a job: fal answered 502: Bad Gateway');
+		const description = run.error?.description ?? '';
+		expect(description).toContain('Jobs this execution submitted (3):');
+		expect(description).toContain(`request ${maybe}: its submit failed in a way that may have queued a job (The submit may have queued a job: fal answered 502: Bad Gateway): look for it in fal's request list`);
+		for (const job of fal.jobs.values()) expect(job.state).toBe('CANCELLED');
+	});
+
 	it('after Stop, n8n\'s log lists every job and what became of it', async () => {
 		const { fal } = server;
 		fal.options.timing = queuedFor(8000);

@@ -108,6 +108,7 @@ export function falApiError(
 		httpCode: String(status),
 		itemIndex: context.itemIndex,
 	});
+	if (unknownSubmit) Object.assign(error, { mayHaveQueued: true });
 	return tagRequest(error, id);
 }
 
@@ -213,6 +214,7 @@ export function transportError(
 	}
 	// The payload's key is not `code` either, for the same reason.
 	const apiError = new NodeApiError(node, { socketError: code ?? null, reason } as JsonObject, { message, description, itemIndex: context.itemIndex });
+	if (context.operation === 'submit' && !notSent) Object.assign(apiError, { mayHaveQueued: true });
 	return tagRequest(apiError, context.requestId);
 }
 
@@ -230,6 +232,11 @@ export function errorCode(error: unknown, depth = 0): string | undefined {
 export function failureWords(error: unknown): string {
 	const code = errorCode(error);
 	return (code && SOCKET_FAILURES[code]) ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** Whether an error is a submit's that may have queued a paid job (a 5xx, a reset, a stall, an answer without a handle). */
+export function mayHaveQueuedJob(error: unknown): boolean {
+	return (error as { mayHaveQueued?: unknown } | undefined)?.mayHaveQueued === true;
 }
 
 /** The request id an error belongs to, so that Continue On Fail can output it: no submitted job goes unseen. */

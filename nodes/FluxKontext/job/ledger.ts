@@ -10,7 +10,8 @@ export type Fate =
 	| { state: 'failed'; reason: string }
 	| { state: 'handedOff' }
 	| { state: 'leftRunning'; reason: string }
-	| { state: 'cancelled'; outcome: CancelOutcome };
+	| { state: 'cancelled'; outcome: CancelOutcome }
+	| { state: 'maybeQueued'; reason: string };
 
 /** A cancel's outcome in words, completing "the job ..." or "; ...". */
 export function cancelOutcomeText(outcome: CancelOutcome): string {
@@ -41,6 +42,8 @@ function fateText(fate: Fate): string {
 			return `left running at fal (${fate.reason}): fetch it later with Get Result`;
 		case 'cancelled':
 			return cancelOutcomeText(fate.outcome);
+		case 'maybeQueued':
+			return `its submit failed in a way that may have queued a job (${fate.reason}): look for it in fal's request list (fal.ai/dashboard)`;
 	}
 }
 
@@ -53,6 +56,11 @@ export class Ledger {
 
 	add(itemIndex: number, handle: JobHandle): void {
 		this.entries.set(handle.request_id, { itemIndex, fate: { state: 'running' } });
+	}
+
+	/** A submit that failed but may have queued a job: listed by its request id when the answer named one. */
+	addUncertain(itemIndex: number, requestId: string | undefined, reason: string): void {
+		this.entries.set(requestId ?? `(unknown) of item ${itemIndex + 1}`, { itemIndex, fate: { state: 'maybeQueued', reason } });
 	}
 
 	/** Records a job's fate; jobs this execution did not submit (Get Result of an older one) are not listed. */

@@ -6,7 +6,7 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { detailText } from '../fal/errors';
+import { detailText, mayHaveQueuedJob, requestIdOf } from '../fal/errors';
 import { urlsFromSubmit } from '../fal/urls';
 import type { CallOptions } from '../transport';
 import { anySignal, startDeadline } from '../transport/signals';
@@ -35,8 +35,13 @@ export interface JobRequest {
  */
 export async function submitJob(execution: Execution, itemIndex: number, request: JobRequest): Promise<JobHandle> {
 	if (execution.halted) throw notSubmitted(execution, itemIndex);
-	const answer = await execution.client.submit(request.endpoint, request.input, request.webhookUrl, { itemIndex }, request.headers);
-	const handle = handleFrom(execution, answer, itemIndex);
+	let handle: JobHandle;
+	try {
+		handle = handleFrom(execution, await execution.client.submit(request.endpoint, request.input, request.webhookUrl, { itemIndex }, request.headers), itemIndex);
+	} catch (error) {
+		if (mayHaveQueuedJob(error)) execution.ledger.addUncertain(itemIndex, requestIdOf(error), (error as Error).message);
+		throw error;
+	}
 	execution.ledger.add(itemIndex, handle);
 	if (execution.halted) {
 		const outcome = await cancelJob(execution, handle, itemIndex);
@@ -133,12 +138,8 @@ export async function requestCancel(execution: Execution, handle: JobHandle, ite
 /** Builds the handle from a submit answer, with its URLs moved onto the credential's base URL. */
 function handleFrom(execution: Execution, answer: IDataObject, itemIndex: number): JobHandle {
 	const id = answer.request_id;
-	if (typeof id !== 'string' || id === '') {
-		throw new NodeOperationError(execution.ctx.getNode(), 'fal accepted the job but returned no request_id', {
-			itemIndex,
-			description: `Answer: ${execution.client.redact(JSON.stringify(answer).slice(0, 500))}`,
-		});
-	}
+	// An answer without a request id may still have queued a job: said as such, like any unknown submit answer.
+	if (typeof id !== 'string' || id === '') throw execution.client.apiError({ statusCode: 200, headers: {}, body: answer }, 'submit', { itemIndex });
 	return {
 		request_id: id,
 		status: typeof answer.status === 'string' ? answer.status : 'IN_QUEUE',
