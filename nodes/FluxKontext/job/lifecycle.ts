@@ -39,8 +39,9 @@ export async function submitJob(execution: Execution, itemIndex: number, request
 	try {
 		handle = handleFrom(execution, await execution.client.submit(request.endpoint, request.input, request.webhookUrl, { itemIndex }, request.headers), itemIndex);
 	} catch (error) {
-		if (mayHaveQueuedJob(error)) execution.ledger.addUncertain(itemIndex, requestIdOf(error), (error as Error).message);
-		throw error;
+		const failure = asNodeError(execution.ctx, error, itemIndex);
+		if (mayHaveQueuedJob(failure)) execution.ledger.addUncertain(itemIndex, requestIdOf(failure), failure.message);
+		throw failure;
 	}
 	execution.ledger.add(itemIndex, handle);
 	if (execution.halted) {
