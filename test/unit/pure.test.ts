@@ -212,3 +212,23 @@ describe('formatUsd', () => {
 		expect(formatUsd(0.1 + 0.2)).toBe('$0.30');
 	});
 });
+
+describe('readAll', () => {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { readAll } = require('../../nodes/FluxKontext/transport/signals') as typeof import('../../nodes/FluxKontext/transport/signals');
+	const bodyOf = (...parts: string[]) => {
+		async function* generate() {
+			for (const part of parts) yield Buffer.from(part);
+		}
+		return Object.assign(generate(), { destroy: () => undefined });
+	};
+
+	it.each([
+		['the announced size', 6],
+		['no size', undefined],
+		['a size too small', 4],
+		['a size too large', 10],
+	])('reads the whole body with %s', async (_name, size) => {
+		expect((await readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', size)).toString()).toBe('abcdef');
+	});
+});

@@ -179,7 +179,7 @@ export class FalClient {
 	async download(url: string, options: CallOptions): Promise<FalAnswer & { body: Buffer | unknown }> {
 		const read = async (answer: FalAnswer): Promise<FalAnswer> => ({
 			...answer,
-			body: await readAll(answer.body as ByteStream, options.signal, IDLE_MS.download, 'image download'),
+			body: await readAll(answer.body as ByteStream, options.signal, IDLE_MS.download, 'image download', Number(headerValue(answer.headers, 'content-length'))),
 		});
 		let current = url;
 		for (let hops = 0; sameOrigin(current, this.baseUrl); hops++) {

@@ -90,11 +90,26 @@ export async function* chunksOf(body: ByteStream, signal: AbortSignal | undefine
 	}
 }
 
-/** A whole response body, read with `chunksOf`'s bounds. */
-export async function readAll(body: ByteStream, signal: AbortSignal | undefined, idleMs: number, what: string): Promise<Buffer> {
+/**
+ * A whole response body, read with `chunksOf`'s bounds. With the size announced (Content-Length), the bytes are
+ * copied into one buffer as they arrive, so a large image is held once, not twice (chunks, then their join).
+ */
+export async function readAll(body: ByteStream, signal: AbortSignal | undefined, idleMs: number, what: string, expectedBytes?: number): Promise<Buffer> {
+	const known = expectedBytes !== undefined && Number.isSafeInteger(expectedBytes) && expectedBytes > 0;
+	const whole = known ? Buffer.allocUnsafe(expectedBytes) : undefined;
 	const chunks: Buffer[] = [];
-	for await (const chunk of chunksOf(body, signal, idleMs, what)) chunks.push(chunk);
-	return Buffer.concat(chunks);
+	let filled = 0;
+	for await (const chunk of chunksOf(body, signal, idleMs, what)) {
+		if (whole && chunks.length === 0 && filled + chunk.length <= whole.length) {
+			chunk.copy(whole, filled);
+			filled += chunk.length;
+		} else {
+			chunks.push(chunk);
+		}
+	}
+	const head = whole ? whole.subarray(0, filled) : undefined;
+	// More than announced: join what came after the announced size.
+	return chunks.length === 0 ? (head ?? Buffer.alloc(0)) : Buffer.concat(head ? [head, ...chunks] : chunks);
 }
 
 /** A readable byte stream, as n8n's request helper returns with `encoding: 'stream'` (typed without importing node:stream). */
