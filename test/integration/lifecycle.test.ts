@@ -263,6 +263,23 @@ describe('the halt is race-free, and every submitted job is accounted for', () =
 		for (const job of fal.jobs.values()) expect(job.state).toBe('CANCELLED');
 	});
 
+	it('with Continue On Fail, a failed item outputs the URLs the node really used (a gateway\'s own), not rebuilt ones', async () => {
+		const { fal } = server;
+		const id = '0f0f0f0f-1111-4222-8333-444444444444';
+		const own = `${fal.url}/gateway/jobs/${id}`;
+		fal.inject({
+			kind: 'submit',
+			status: 200,
+			body: { status: 'IN_QUEUE', request_id: id, status_url: `${own}/status?shard=7`, response_url: `${own}?shard=7`, cancel_url: `${own}/cancel?shard=7`, queue_position: 0 },
+		});
+		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
+		const [item] = run.output();
+		expect(item.json).toMatchObject({ request_id: id, status_url: `${own}/status?shard=7`, response_url: `${own}?shard=7`, cancel_url: `${own}/cancel?shard=7` });
+		expect(typeof item.json.error).toBe('string');
+		// The node followed the gateway's URLs (its status stream and polls), never fal's shape.
+		expect(fal.requests.filter((r) => r.kind !== 'submit').every((r) => r.path.startsWith('/gateway/jobs/'))).toBe(true);
+	});
+
 	it('after Stop, n8n\'s log lists every job and what became of it', async () => {
 		const { fal } = server;
 		fal.options.timing = queuedFor(8000);
