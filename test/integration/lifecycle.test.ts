@@ -11,24 +11,12 @@ import { performance } from 'node:perf_hooks';
 
 import { FakeFal } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
-import { credentialsFor, editParams, eventually, requestsOf, textToImageParams, useFakeFal } from './setup';
+import { credentialsFor, editParams, eventually, requestsOf, textToImageParams, useFakeFal, useTransportSettings } from './setup';
 
 const server = useFakeFal();
 
-/** The built transport module, as the node loaded in n8n-core's engine uses it: its deadlines are shortened per test. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const transport = require(path.join(__dirname, '../../dist/nodes/FluxKontext/transport/index.js')) as {
-	DEADLINES_MS: Record<string, number>;
-	IDLE_MS: Record<string, number>;
-};
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const retry = require(path.join(__dirname, '../../dist/nodes/FluxKontext/transport/retry.js')) as { DEFAULT_RETRY: Record<string, number> };
-const deadlines = { ...transport.DEADLINES_MS };
-const retryPolicy = { ...retry.DEFAULT_RETRY };
-afterEach(() => {
-	Object.assign(transport.DEADLINES_MS, deadlines);
-	Object.assign(retry.DEFAULT_RETRY, retryPolicy);
-});
+/** The built transport's deadlines and retry policy, shortened per test. */
+const transport = useTransportSettings();
 
 /** A job that stays queued far longer than any of these tests may take. */
 const queuedFor = (ms: number) => () => ({ queueMs: ms, runMs: 100 });
@@ -125,7 +113,7 @@ describe('every interruption takes effect at once, whatever the server sends', (
 describe('Timeout bounds the whole wait; each exchange has its own deadline', () => {
 	it('a status poll that never answers is a failed attempt after its deadline; the next poll goes on', async () => {
 		const { fal } = server;
-		transport.DEADLINES_MS.status = 300;
+		transport.deadlines.status = 300;
 		fal.options.stream = '404';
 		fal.options.timing = () => ({ queueMs: 0, runMs: 400 });
 		fal.inject({ kind: 'status', hang: true });
@@ -139,7 +127,7 @@ describe('Timeout bounds the whole wait; each exchange has its own deadline', ()
 
 	it('a stream that never sends headers: its deadline moves the execution to polling; it is not asked again', async () => {
 		const { fal } = server;
-		transport.DEADLINES_MS.stream = 300;
+		transport.deadlines.stream = 300;
 		fal.options.timing = () => ({ queueMs: 0, runMs: 200 });
 		fal.inject({ kind: 'stream', hang: true });
 		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal), items: items(3) });
@@ -234,7 +222,7 @@ describe('the halt is race-free, and every submitted job is accounted for', () =
 	it('when the server dies mid-batch, the error lists every job and what is known of it', async () => {
 		const fal = await FakeFal.start({ timing: queuedFor(8000), pingMs: 0 });
 		// The node retries reads against a dead server as it would against a flaky one; no real back-off here.
-		Object.assign(retry.DEFAULT_RETRY, { baseMs: 10, maxMs: 50 });
+		Object.assign(transport.retry, { baseMs: 10, maxMs: 50 });
 		try {
 			const running = runWorkflow({ parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }), credentials: credentialsFor(fal), items: items(3) });
 			await eventually(() => requestsOf(fal, 'stream').length === 3);

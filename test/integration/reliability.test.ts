@@ -4,9 +4,10 @@
  */
 import { FakeFal } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
-import { credentialsFor, editParams, eventually, handleFor, requestsOf, textToImageParams, useFakeFal, VALID_TOKEN } from './setup';
+import { credentialsFor, editParams, eventually, handleFor, requestsOf, textToImageParams, useFakeFal, useFastRetries, VALID_TOKEN } from './setup';
 
 const server = useFakeFal();
+useFastRetries();
 
 describe('bad input is refused before any request', () => {
 	const cases: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -96,7 +97,7 @@ describe('fal\'s answers become errors people understand', () => {
 		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
 		expect(run.output()[0].json.error).toBe('fal answered 502 to the result request: Bad Gateway');
 		expect(requestsOf(fal, 'result')).toHaveLength(5);
-	}, 20_000);
+	});
 });
 
 describe('transient faults are survived', () => {

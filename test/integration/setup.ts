@@ -1,4 +1,6 @@
 /** Shared pieces of the integration tests: a fake fal per test file, credentials pointing at it, and finders. */
+import * as path from 'node:path';
+
 import { FakeFal, VALID_TOKEN } from '../support/fake-fal';
 import type { FakeFalOptions, RecordedRequest } from '../support/fake-fal';
 
@@ -63,4 +65,28 @@ export async function eventually(condition: () => boolean, timeoutMs = 3000): Pr
 		if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
 		await new Promise((resolve) => setTimeout(resolve, 20));
 	}
+}
+
+/**
+ * The built transport's retry policy and per-exchange deadlines, as the node loaded in n8n-core's engine uses them
+ * (one module registry per test file). Tests shorten them instead of waiting through real back-off; restored
+ * after each test.
+ */
+export function useTransportSettings(): { retry: Record<string, number>; deadlines: Record<string, number> } {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { DEFAULT_RETRY } = require(path.join(__dirname, '../../dist/nodes/FluxKontext/transport/retry.js')) as { DEFAULT_RETRY: Record<string, number> };
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { DEADLINES_MS } = require(path.join(__dirname, '../../dist/nodes/FluxKontext/transport/index.js')) as { DEADLINES_MS: Record<string, number> };
+	const saved = { retry: { ...DEFAULT_RETRY }, deadlines: { ...DEADLINES_MS } };
+	afterEach(() => {
+		Object.assign(DEFAULT_RETRY, saved.retry);
+		Object.assign(DEADLINES_MS, saved.deadlines);
+	});
+	return { retry: DEFAULT_RETRY, deadlines: DEADLINES_MS };
+}
+
+/** Retries without real back-off (a few ms), for tests of what is retried rather than of how long it waits. */
+export function useFastRetries(): void {
+	const { retry } = useTransportSettings();
+	beforeEach(() => Object.assign(retry, { baseMs: 5, maxMs: 20 }));
 }
