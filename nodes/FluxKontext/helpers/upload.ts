@@ -3,8 +3,8 @@ import type { IDataObject } from 'n8n-workflow';
 import type { UploadStep } from '../fal/storage';
 import { MULTIPART_THRESHOLD_BYTES, PART_BYTES } from '../fal/storage';
 import { parseHttpUrl } from '../fal/urls';
-import type { ByteStream, CallOptions, FalClient } from '../transport';
-import type { InputImage } from './binary';
+import type { CallOptions, FalClient } from '../transport';
+import type { BinaryStream, InputImage } from './binary';
 
 /**
  * Uploads an input image to the storage host as fal's own clients do, and returns its `file_url` for the job:
@@ -79,7 +79,7 @@ async function send(client: FalClient, image: InputImage, context: StepContext, 
 }
 
 /** The bytes in parts of `size` (the last may be shorter), holding at most one part (plus one chunk) at a time. */
-async function* partsOf(content: Buffer | ByteStream, size: number): AsyncGenerator<Buffer> {
+async function* partsOf(content: Buffer | BinaryStream, size: number): AsyncGenerator<Buffer> {
 	if (Buffer.isBuffer(content)) {
 		for (let offset = 0; offset < content.length; offset += size) yield content.subarray(offset, offset + size);
 		return;
