@@ -4,7 +4,7 @@ import { readBinaryImage } from '../../helpers/binary';
 import type { Execution } from '../../job/execution';
 import { uploadImage } from '../../helpers/upload';
 import { InputChecker } from '../../helpers/validation';
-import { maxConcurrencyOption } from '../shared';
+import { maxConcurrencyOption, optionsCollection } from '../shared';
 
 const show = { resource: ['file'], operation: ['upload'] };
 
@@ -21,24 +21,16 @@ export const description: INodeProperties[] = [
 		description:
 			'Binary field of the input item holding the image (JPEG, PNG, WebP, GIF or AVIF). Its URL can then be given to Edit as Image URL, as often as needed, without uploading it again.',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		displayOptions: { show },
-		default: {},
-		options: [
-			{
-				displayName: 'Keep Binary',
-				name: 'keepBinary',
-				type: 'boolean',
-				default: true,
-				description: 'Whether to pass the input item\'s binary data on to the output. Off: output only the URL and its details (lighter, e.g. for an AI agent).',
-			},
-			maxConcurrencyOption,
-		],
-	},
+	optionsCollection(show, [
+		{
+			displayName: 'Keep Binary',
+			name: 'keepBinary',
+			type: 'boolean',
+			default: true,
+			description: 'Whether to pass the input item\'s binary data on to the output. Off: output only the URL and its details (lighter, e.g. for an AI agent).',
+		},
+		maxConcurrencyOption,
+	]),
 ];
 
 /** Uploads the item's image to the storage host: `{ file_url, content_type, file_name, file_size }`. */

@@ -5,7 +5,7 @@ import { requestHeaders } from '../../helpers/headers';
 import type { Execution } from '../../job/execution';
 import { finishJob, submitJob } from '../../job/lifecycle';
 import { InputChecker, modelOptions, runControls } from '../../helpers/validation';
-import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption, onTimeoutOption, timeoutOption } from '../shared';
+import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption, onTimeoutOption, optionsCollection, timeoutOption } from '../shared';
 
 const show = { resource: ['image'] };
 
@@ -68,14 +68,7 @@ const imageUploadOption: INodeProperties = {
 };
 
 /** Fields of the `options` collection, sorted by display name as n8n's editor expects. */
-export const optionsProperty: INodeProperties = {
-	displayName: 'Options',
-	name: 'options',
-	type: 'collection',
-	placeholder: 'Add Option',
-	displayOptions: { show },
-	default: {},
-	options: [
+export const optionsProperty: INodeProperties = optionsCollection(show, [
 		{
 			displayName: 'Aspect Ratio',
 			name: 'aspectRatio',
@@ -210,8 +203,7 @@ export const optionsProperty: INodeProperties = {
 			description:
 				'URL that fal POSTs the result to when the job ends (sent as fal_webhook). With Wait for Completion off and a Wait node set to "On Webhook Call", use {{ $execution.resumeUrl }}.',
 		},
-	],
-};
+]);
 
 export type BuildInput = (
 	ctx: IExecuteFunctions,
