@@ -266,7 +266,7 @@ describe('upload failures', () => {
 		const { fal } = server;
 		fal.inject({ kind: 'initiate', status: 200, body: { file_url: 'https://cdn.example.com/x.png' } });
 		const run = await runOne(fal);
-		expect(run.error?.message).toMatch(/while starting the upload: .* answered 200: the answer has no upload_url and file_url/);
+		expect(run.error?.message).toMatch(/while starting the upload: .* answered 200: the answer has no http\(s\) upload_url and file_url/);
 		expect(requestsOf(fal, 'submit')).toHaveLength(0);
 	});
 });

@@ -41,7 +41,7 @@ const STEP_TEXT: Record<UploadStep, string> = {
  */
 export function uploadError(
 	node: INode,
-	context: { step: UploadStep; url: string; file: string; itemIndex: number; secrets: string[]; part?: number },
+	context: { step: UploadStep; url: string; file: string; itemIndex: number; secrets: string[]; part?: number; stopped?: boolean },
 	failure: { answer: FalAnswer } | { error: unknown },
 ): NodeApiError {
 	const host = hostOf(context.url);
@@ -67,6 +67,10 @@ export function uploadError(
 		} else {
 			hint = 'Check the Storage URL in the credential.';
 		}
+	} else if (context.stopped) {
+		what = 'the execution was stopped';
+		payload = { stopped: true };
+		hint = 'The upload was abandoned.';
 	} else {
 		// Socket failures arrive already worded by the transport ("Could not reach host: connection refused").
 		const reason = failure.error instanceof Error ? failure.error.message : String(failure.error);

@@ -20,7 +20,7 @@ export async function uploadImage(client: FalClient, image: InputImage, options:
 		const body = (answer.body ?? {}) as IDataObject;
 		const ok = answer.statusCode >= 200 && answer.statusCode < 300;
 		if (ok && isHttpUrl(body.upload_url) && isHttpUrl(body.file_url)) return { upload_url: body.upload_url, file_url: body.file_url };
-		return { answer: ok ? { ...answer, body: { detail: 'the answer has no upload_url and file_url' } } : answer };
+		return { answer: ok ? { ...answer, body: { detail: 'the answer has no http(s) upload_url and file_url' } } : answer };
 	});
 	if (!multipart) {
 		await send(client, image, { step: 'upload', url: uploadUrl }, options, async () =>

@@ -283,7 +283,8 @@ export class FalClient {
 		failure: { answer: FalAnswer } | { error: unknown },
 		options: CallOptions,
 	): NodeApiError {
-		return uploadError(this.ctx.getNode(), { ...context, itemIndex: options.itemIndex, secrets: this.secrets }, failure);
+		const stopped = !!this.ctx.getExecutionCancelSignal()?.aborted;
+		return uploadError(this.ctx.getNode(), { ...context, stopped, itemIndex: options.itemIndex, secrets: this.secrets }, failure);
 	}
 
 	/** Notes in n8n's debug log what the node did about a failure it works around (scrubbed). */
