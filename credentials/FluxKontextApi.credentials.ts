@@ -49,7 +49,7 @@ export class FluxKontextApi implements ICredentialType {
 			type: 'string',
 			default: DEFAULT_BASE_URL,
 			description:
-				'fal\'s queue host, or the base URL of a gateway that mirrors fal\'s paths (e.g. https://gateway.example.com), without user name, password, query string or fragment. The token is only ever sent to this origin.',
+				'fal\'s queue host, or the base URL of a gateway that mirrors fal\'s paths (e.g. https://gateway.example.com), without user name, password, query string or fragment. The token is only ever sent to this origin and to the Storage and Platform URLs below.',
 		},
 		{
 			displayName: 'Auth Scheme',
