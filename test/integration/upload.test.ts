@@ -262,6 +262,19 @@ describe('upload failures', () => {
 		expect(requestsOf(fal, 'submit')).toHaveLength(1);
 	});
 
+	it('a PUT that fails once is retried with the bytes streamed again from the store: the file arrives whole', async () => {
+		const { fal } = server;
+		fal.inject({ kind: 'upload', status: 503, headers: { 'retry-after': '0' } });
+		const run = await runWorkflow({
+			parameters: binaryEdit({ options: { downloadImages: false } }),
+			credentials: withStorage(fal),
+			items: [{ binary: { data: { generateBytes: 2 * MiB + 3, mimeType: 'image/png' } } }],
+		});
+		expect(run.error).toBeUndefined();
+		expect(fal.cdnRequests.filter((r) => r.kind === 'upload').map((r) => r.bodyBytes)).toEqual([2 * MiB + 3, 2 * MiB + 3]);
+		expect(sha256([...fal.jobs.values()][0].inputImages[0].bytes!)).toBe(sha256(generatedFileChunks(2 * MiB + 3, 1)));
+	});
+
 	it('an initiate answer without upload_url is a failure of the item, not a crash', async () => {
 		const { fal } = server;
 		fal.inject({ kind: 'initiate', status: 200, body: { file_url: 'https://cdn.example.com/x.png' } });
