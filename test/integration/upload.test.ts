@@ -275,6 +275,22 @@ describe('upload failures', () => {
 		expect(sha256([...fal.jobs.values()][0].inputImages[0].bytes!)).toBe(sha256(generatedFileChunks(2 * MiB + 3, 1)));
 	});
 
+	it('Stop ends an upload that hangs at once, and nothing is submitted', async () => {
+		const { fal } = server;
+		fal.inject({ kind: 'upload', hang: true });
+		const run = await runWorkflow({
+			parameters: binaryEdit(),
+			credentials: withStorage(fal),
+			items: [{ binary: { data: { data: makePng(8, 8), mimeType: 'image/png' } } }],
+			cancelAfterMs: 300,
+		});
+		expect(run.status).toBe('canceled');
+		// The upload's own deadline is minutes: ending within seconds means Stop ended it.
+		expect(run.durationMs).toBeLessThan(10_000);
+		expect(fal.cdnRequests.filter((r) => r.kind === 'upload')).toHaveLength(1);
+		expect(requestsOf(fal, 'submit')).toHaveLength(0);
+	});
+
 	it('an initiate answer without upload_url is a failure of the item, not a crash', async () => {
 		const { fal } = server;
 		fal.inject({ kind: 'initiate', status: 200, body: { file_url: 'https://cdn.example.com/x.png' } });

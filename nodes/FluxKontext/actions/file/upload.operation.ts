@@ -51,7 +51,7 @@ export async function execute(execution: Execution, itemIndex: number): Promise<
 	const image = await readBinaryImage(ctx, check, name.trim());
 	let fileUrl: string;
 	try {
-		fileUrl = await uploadImage(client, image, { itemIndex });
+		fileUrl = await uploadImage(client, image, { itemIndex, signal: execution.interrupt });
 	} finally {
 		image.close();
 	}

@@ -58,7 +58,8 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
  * small images inline as data URLs. Every image is checked (bytes and size) before the first upload, and
  * nothing is submitted when an upload fails.
  */
-async function inputImages(ctx: IExecuteFunctions, check: InputChecker, client: FalClient): Promise<string[]> {
+async function inputImages(ctx: IExecuteFunctions, check: InputChecker, execution: Execution): Promise<string[]> {
+	const { client } = execution;
 	const i = check.itemIndex;
 	const mode = check.oneOf('Image Upload', ctx.getNodeParameter('options.imageUpload', i, 'auto'), IMAGE_UPLOAD_MODES);
 	const storage = mode !== 'never' && client.storageUrl !== undefined;
@@ -101,7 +102,7 @@ async function inputImages(ctx: IExecuteFunctions, check: InputChecker, client: 
 		const urls: string[] = [];
 		for (const image of images) {
 			if (typeof image === 'string') urls.push(image);
-			else urls.push(storage ? await uploadImage(client, image, { itemIndex: i }) : await toDataUrl(image));
+			else urls.push(storage ? await uploadImage(client, image, { itemIndex: i, signal: execution.interrupt }) : await toDataUrl(image));
 		}
 		return urls;
 	} finally {
@@ -120,7 +121,7 @@ function tooLargeInline(check: InputChecker, field: string, size: number, client
 
 export async function execute(execution: Execution, itemIndex: number): Promise<INodeExecutionData> {
 	return await runImageJob(execution, itemIndex, async (ctx, check, model) => {
-		const images = await inputImages(ctx, check, execution.client);
+		const images = await inputImages(ctx, check, execution);
 		return images.length === 1
 			? { endpoint: endpointFor(model, 'edit'), input: { image_url: images[0] } }
 			: { endpoint: endpointFor(model, 'multi'), input: { image_urls: images } };
