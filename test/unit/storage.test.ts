@@ -1,6 +1,8 @@
 import { dataUrlBytes } from '../../nodes/FluxKontext/helpers/binary';
-import { FAL_STORAGE_URL, storageUrlFor } from '../../nodes/FluxKontext/fal/storage';
-import { isFalHost } from '../../nodes/FluxKontext/fal/urls';
+import { FAL_STORAGE_URL } from '../../nodes/FluxKontext/fal/storage';
+import { isFalHost, serviceUrlFor } from '../../nodes/FluxKontext/fal/urls';
+
+const storageUrlFor = (baseUrl: string, storageUrl: unknown) => serviceUrlFor(storageUrl, baseUrl, FAL_STORAGE_URL);
 
 describe('where uploads go', () => {
 	it('fal\'s own Base URL uploads to fal\'s REST host; any other Base URL to nothing, unless a Storage URL is set', () => {
