@@ -14,9 +14,10 @@ import { makePng } from '../support/fake-fal';
 import type { FakeFal } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
 import { generatedFileChunks } from '../support/test-nodes';
-import { credentialsFor, editParams, requestsOf, useFakeFal, VALID_TOKEN } from './setup';
+import { credentialsFor, editParams, requestsOf, useFakeFal, useTransportSettings, VALID_TOKEN } from './setup';
 
 const server = useFakeFal();
+const transport = useTransportSettings();
 
 /** The fake's storage as the credential's Storage URL (its Base URL, 127.0.0.1, is a gateway's). */
 const withStorage = (fal: FakeFal, extra: Record<string, unknown> = {}) => credentialsFor(fal, { storageUrl: fal.storageUrl, ...extra });
@@ -273,6 +274,30 @@ describe('upload failures', () => {
 		expect(run.error).toBeUndefined();
 		expect(fal.cdnRequests.filter((r) => r.kind === 'upload').map((r) => r.bodyBytes)).toEqual([2 * MiB + 3, 2 * MiB + 3]);
 		expect(sha256([...fal.jobs.values()][0].inputImages[0].bytes!)).toBe(sha256(generatedFileChunks(2 * MiB + 3, 1)));
+	});
+
+	it('a storage host that cannot be reached: retried, then the item fails naming the host; nothing is submitted', async () => {
+		const { fal } = server;
+		Object.assign(transport.retry, { baseMs: 5, maxMs: 20 });
+		const run = await runWorkflow({
+			parameters: binaryEdit(),
+			credentials: withStorage(fal, { storageUrl: 'http://127.0.0.1:9' }),
+			items: [{ binary: { data: { data: makePng(8, 8), mimeType: 'image/png', fileName: 'photo.png' } } }],
+		});
+		expect(run.error?.message).toBe('Uploading "data" (photo.png) to storage failed while starting the upload: Could not reach 127.0.0.1:9: connection refused');
+		expect(run.error?.description).toMatch(/Storage URL.*Nothing was submitted to fal for this item, so nothing was billed/);
+		expect(requestsOf(fal, 'submit')).toHaveLength(0);
+	});
+
+	it('a PUT that stalls ends on its deadline, counts as a failed attempt, and is retried', async () => {
+		const { fal } = server;
+		Object.assign(transport.retry, { baseMs: 5, maxMs: 20 });
+		transport.deadlines.upload = 300;
+		fal.inject({ kind: 'upload', hang: true });
+		const run = await runOne(fal);
+		expect(run.error).toBeUndefined();
+		expect(fal.cdnRequests.filter((r) => r.kind === 'upload')).toHaveLength(2);
+		expect(requestsOf(fal, 'submit')).toHaveLength(1);
 	});
 
 	it('Stop ends an upload that hangs at once, and nothing is submitted', async () => {
