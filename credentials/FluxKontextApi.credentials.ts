@@ -19,6 +19,7 @@ function authorizationFor(credentials: ICredentialDataDecryptedObject): string {
 	if (baseUrlProblem) {
 		throw new Error(`Base URL "${maskedUrl(baseUrl)}" ${baseUrlProblem}: use the bare URL (e.g. ${DEFAULT_BASE_URL}), the token goes in API Key`);
 	}
+	// The Base URL decides for every request, storage uploads included: one token, one scheme.
 	const useKey = scheme === 'key' || (scheme === 'auto' && isFalHost(baseUrl));
 	return `${useKey ? 'Key' : 'Bearer'} ${token}`;
 }
@@ -48,7 +49,7 @@ export class FluxKontextApi implements ICredentialType {
 			type: 'string',
 			default: DEFAULT_BASE_URL,
 			description:
-				'fal\'s queue host, or the base URL of a gateway that mirrors fal\'s paths (e.g. https://gateway.example.com), without user name, password, query string or fragment. The token is only ever sent to this origin.',
+				'fal\'s queue host, or the base URL of a gateway that mirrors fal\'s paths (e.g. https://gateway.example.com), without user name, password, query string or fragment. The token is only ever sent to this origin and to the Storage and Platform URLs below.',
 		},
 		{
 			displayName: 'Auth Scheme',
@@ -60,6 +61,15 @@ export class FluxKontextApi implements ICredentialType {
 				{ name: 'Key', value: 'key', description: 'Authorization: Key <token> (fal.ai)' },
 			],
 			default: 'auto',
+		},
+		{
+			displayName: 'Storage URL',
+			name: 'storageUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. https://rest.fal.ai',
+			description:
+				'Where input images are uploaded (fal\'s storage API), so that jobs get a file URL instead of inline bytes. Empty: https://rest.fal.ai when the Base URL is fal\'s own host, and no uploads for any other Base URL (a gateway token never goes to fal). Set it only if your gateway mirrors fal\'s storage API. The token is sent here too.',
 		},
 		{
 			displayName: 'Platform URL',

@@ -8,7 +8,13 @@
  *  3. HTTP requests per job  queue + CDN requests / jobs, by kind
  *  4. CPU time per item      process.cpuUsage() of this process over 100 instant jobs (fake in a child)
  *  5. peak RSS               20 items x 4 PNGs of ~3 MB (fake in a child)
+ *  6. peak RSS, big files    10 items x 30 MB binary inputs (Edit) and 10 x 30 MB result images (Text to
+ *                            Image), concurrency 10, in the binary modes n8n 2.x uses by default: `filesystem`
+ *                            (regular mode) and `database` (queue mode); each in a fresh process of its own.
+ *
+ * `npm run bench -- --memory` prints only figure 6.
  */
+import { fork } from 'node:child_process';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
@@ -16,13 +22,14 @@ import * as vm from 'node:vm';
 
 import { FakeFal, VALID_TOKEN, type FakeFalOptions } from '../test/support/fake-fal';
 import type { RunResult } from '../test/support/engine';
+import { itemsSourceHooks } from '../test/support/test-nodes';
 import { startFakeFalChild, type FakeFalChild } from './lib/fake-fal-child';
 import { onExecutionEnd, runNode } from './lib/run';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
-const BENCH_TIMEOUT_MS = 180_000;
+const BENCH_TIMEOUT_MS = 600_000;
 const KINDS = ['submit', 'stream', 'status', 'result', 'file', 'cancel', 'other'] as const;
 
 const textToImage = (options: Record<string, unknown> = {}) => ({
@@ -217,21 +224,101 @@ async function rssFigure(fal: FakeFalChild): Promise<void> {
 	);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 6: peak RSS with big files, one process per binary mode and side (fake in a child of it)
+// ---------------------------------------------------------------------------------------------
+const BIG_MODES = ['filesystem', 'database'] as const;
+type Side = 'input' | 'result';
+
+/** Runs figure 6 for one side in a fresh process with the given binary mode; its line goes to stdout. */
+async function bigFileFigureInChild(side: Side, mode: (typeof BIG_MODES)[number]): Promise<void> {
+	const child = fork(__filename, ['--big-file', side], {
+		env: { ...process.env, N8N_DEFAULT_BINARY_DATA_MODE: mode },
+		stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+	});
+	const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+	if (code !== 0) console.log(`peak RSS, ${side} side, binary mode '${mode}': [RUN FAILED: the measuring process exited with ${code}]`);
+}
+
+async function bigFileFigure(side: Side): Promise<void> {
+	const ITEMS = 10;
+	const BYTES = 30_000_000;
+	const mode = process.env.N8N_DEFAULT_BINARY_DATA_MODE || 'default';
+	const fal = await startFakeFalChild({ queueMs: 0, runMs: 100, pngBytes: side === 'result' ? BYTES : undefined });
+	try {
+		const credentials = { ...credentialsFor(fal.url), storageUrl: fal.storageUrl };
+		const options = { maxConcurrency: 10, ...(side === 'input' ? { downloadImages: false } : { outputFormat: 'png' }) };
+		const parameters =
+			side === 'input'
+				? { resource: 'image', operation: 'edit', prompt: 'Make it night', imageSource: 'binary', binaryPropertyName: 'data', options }
+				: textToImage(options);
+		const itemsOfSize = (n: number, bytes: number) =>
+			side === 'input'
+				? Array.from({ length: n }, (_, i) => ({ json: { i }, binary: { data: { generateBytes: bytes, mimeType: 'image/png', fileName: `photo-${i}.png` } } }))
+				: itemsOf(n);
+		// Warm-up on the same path.
+		await runNode({ parameters, credentials, items: itemsOfSize(1, 1_000_000) });
+		await fal.reset();
+
+		// Baseline: once the inputs are stored (by n8n, before the node runs), after a full collection.
+		let baseline = 0;
+		let peak = 0;
+		let sampling = false;
+		const sample = () => {
+			if (!sampling) return;
+			const rss = process.memoryUsage().rss;
+			if (rss > peak) peak = rss;
+		};
+		itemsSourceHooks.done = () => {
+			gc();
+			gc();
+			baseline = peak = process.memoryUsage().rss;
+			sampling = true;
+		};
+		const timer = setInterval(sample, 5);
+		const unsubscribe = onExecutionEnd(() => {
+			sample();
+			sampling = false;
+		});
+		const run = await runNode({ parameters, credentials, items: itemsOfSize(ITEMS, BYTES) });
+		clearInterval(timer);
+		unsubscribe();
+		itemsSourceHooks.done = undefined;
+
+		const problem = problemOf(run, ITEMS);
+		let bytes = side === 'input' ? ITEMS * BYTES : 0;
+		if (side === 'result') for (const item of run.output()) for (const binary of Object.values(item.binary ?? {})) bytes += binary.data.length;
+		const ratio = bytes > 0 ? (peak - baseline) / bytes : NaN;
+		const what = side === 'input' ? `${ITEMS} items x ${mb(BYTES)} binary inputs (Edit)` : `${ITEMS} items x ${mb(BYTES)} result images (Text to Image)`;
+		console.log(
+			`peak RSS for ${what} at concurrency 10, binary mode '${mode}': baseline ${mb(baseline)}, peak ${mb(peak)}, files ${mb(bytes)}, (peak - baseline) / files = ${fmt(ratio)}  target < 1.5${note(problem)}`,
+		);
+	} finally {
+		await fal.stop();
+	}
+}
+
 async function main(): Promise<void> {
+	const bigFile = process.argv.indexOf('--big-file');
+	if (bigFile >= 0) return await bigFileFigure(process.argv[bigFile + 1] as Side);
+	const memoryOnly = process.argv.includes('--memory');
 	const cpus = os.cpus();
 	console.log(
 		`FLUX Kontext bench · Node ${process.version} · ${cpus.length} CPU${cpus.length === 1 ? '' : 's'} (${cpus[0]?.model.trim() ?? 'unknown'}) · ${os.platform()} ${os.arch()}`,
 	);
 	const started = performance.now();
-	// The fake for figures 4 and 5 runs in a child process, forked now (its server is started later).
-	const child = await startFakeFalChild(null);
-	try {
-		await inProcessFigures();
-		await cpuFigure(child);
-		await rssFigure(child);
-	} finally {
-		await child.stop();
+	if (!memoryOnly) {
+		// The fake for figures 4 and 5 runs in a child process, forked now (its server is started later).
+		const child = await startFakeFalChild(null);
+		try {
+			await inProcessFigures();
+			await cpuFigure(child);
+			await rssFigure(child);
+		} finally {
+			await child.stop();
+		}
 	}
+	for (const side of ['input', 'result'] as const) for (const mode of BIG_MODES) await bigFileFigureInChild(side, mode);
 	console.log(`(bench took ${s(performance.now() - started)})`);
 }
 

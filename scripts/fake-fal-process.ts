@@ -3,7 +3,7 @@
  * (CPU time, memory of the process running n8n). Forked by `lib/fake-fal-child.ts`; IPC:
  *
  *   → { type: 'alive' }                              once loaded
- *   ← { type: 'start', options: ChildFakeFalOptions } (re)starts the server → { type: 'ready', url, cdnUrl }
+ *   ← { type: 'start', options: ChildFakeFalOptions } (re)starts the server → { type: 'ready', url, cdnUrl, storageUrl }
  *   ← { type: 'stats' } → { type: 'stats', jobs, requests: { kind: count } }   (queue + CDN)
  *   ← { type: 'reset' } → { type: 'reset' }
  *   ← { type: 'stop' }  stops the server and exits (so does a disconnect from the parent)
@@ -17,7 +17,7 @@ const send = (message: FromChild) => process.send?.(message);
 async function start({ queueMs = 0, runMs = 0, ...rest }: ChildFakeFalOptions): Promise<void> {
 	await fal?.stop();
 	fal = await FakeFal.start({ ...rest, timing: () => ({ queueMs, runMs }) });
-	send({ type: 'ready', url: fal.url, cdnUrl: fal.cdnUrl });
+	send({ type: 'ready', url: fal.url, cdnUrl: fal.cdnUrl, storageUrl: fal.storageUrl });
 }
 
 async function stop(): Promise<never> {
@@ -33,7 +33,7 @@ process.on('message', (message: ToChild) => {
 		});
 	} else if (message.type === 'stats') {
 		const requests: Record<string, number> = {};
-		for (const r of [...(fal?.requests ?? []), ...(fal?.cdnRequests ?? [])]) requests[r.kind] = (requests[r.kind] ?? 0) + 1;
+		for (const r of [...(fal?.requests ?? []), ...(fal?.cdnRequests ?? []), ...(fal?.storageRequests ?? [])]) requests[r.kind] = (requests[r.kind] ?? 0) + 1;
 		send({ type: 'stats', jobs: fal?.jobs.size ?? 0, requests });
 	} else if (message.type === 'reset') {
 		fal?.reset();

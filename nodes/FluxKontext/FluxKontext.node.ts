@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import * as file from './actions/file';
 import * as image from './actions/image';
 import * as request from './actions/request';
 import { route } from './actions/router';
@@ -32,12 +33,14 @@ export class FluxKontext implements INodeType {
 				noDataExpression: true,
 				options: [
 					{ name: 'Image', value: 'image', description: 'Edit an image, or create one from text' },
+					{ name: 'File', value: 'file', description: 'Upload an image to fal\'s storage once, and use its URL in any number of edits' },
 					{ name: 'Request', value: 'request', description: 'Follow up on a job submitted earlier: status, result, cancel' },
 				],
 				default: 'image',
 			},
 			...image.description,
 			...request.description,
+			...file.description,
 		],
 	};
 

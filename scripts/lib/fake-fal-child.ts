@@ -13,7 +13,7 @@ export type ChildFakeFalOptions = Omit<FakeFalOptions, 'timing'> & { queueMs?: n
 export type ToChild = { type: 'start'; options: ChildFakeFalOptions } | { type: 'stats' } | { type: 'reset' } | { type: 'stop' };
 export type FromChild =
 	| { type: 'alive' }
-	| { type: 'ready'; url: string; cdnUrl: string }
+	| { type: 'ready'; url: string; cdnUrl: string; storageUrl: string }
 	| { type: 'stats'; jobs: number; requests: Record<string, number> }
 	| { type: 'reset' };
 
@@ -22,8 +22,10 @@ export interface FakeFalChild {
 	/** The server's queue URL and CDN URL, once `start` has answered. */
 	url: string;
 	cdnUrl: string;
+	/** fal's REST host (storage API) of the fake. */
+	storageUrl: string;
 	/** (Re)starts the server in the child with these options; updates `url` and `cdnUrl`. */
-	start(options?: ChildFakeFalOptions): Promise<{ url: string; cdnUrl: string }>;
+	start(options?: ChildFakeFalOptions): Promise<{ url: string; cdnUrl: string; storageUrl: string }>;
 	/** Jobs submitted and requests received (queue + CDN) by kind, since start or the last reset. */
 	stats(): Promise<{ jobs: number; requests: Record<string, number> }>;
 	reset(): Promise<void>;
@@ -77,11 +79,11 @@ export async function startFakeFalChild(options: ChildFakeFalOptions | null = {}
 		pid: child.pid ?? -1,
 		url: '',
 		cdnUrl: '',
+		storageUrl: '',
 		async start(opts: ChildFakeFalOptions = {}) {
-			const { url, cdnUrl } = await ask({ type: 'start', options: opts }, 'ready');
-			handle.url = url;
-			handle.cdnUrl = cdnUrl;
-			return { url, cdnUrl };
+			const { url, cdnUrl, storageUrl } = await ask({ type: 'start', options: opts }, 'ready');
+			Object.assign(handle, { url, cdnUrl, storageUrl });
+			return { url, cdnUrl, storageUrl };
 		},
 		async stats() {
 			const { jobs, requests } = await ask({ type: 'stats' }, 'stats');

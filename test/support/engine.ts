@@ -48,6 +48,7 @@ import type {
 	WorkflowExecuteMode,
 } from 'n8n-workflow';
 
+import { DatabaseStandInManager } from './database-binary-store';
 import {
 	ITEMS_SOURCE_TYPE,
 	ItemsSource,
@@ -83,6 +84,7 @@ const wf = require('n8n-workflow') as typeof N8nWorkflow;
 const { Container } = require('@n8n/di') as typeof import('@n8n/di');
 const { Logger } = require('@n8n/backend-common') as typeof import('@n8n/backend-common');
 const { SsrfProtectionConfig } = require('@n8n/config') as typeof import('@n8n/config');
+const { binaryToBuffer } = require('@n8n/backend-network') as typeof import('@n8n/backend-network');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The repository root: the package whose `dist/` is loaded by default. */
@@ -150,11 +152,18 @@ export async function initEngine(): Promise<void> {
 
 		// Binary data in n8n's in-memory 'default' mode: prepareBinaryData keeps the bytes inline
 		// (base64 in the item), getBinaryDataBuffer reads them back; no files to clean up.
-		// N8N_DEFAULT_BINARY_DATA_MODE=filesystem stores by id under the temp user folder instead.
+		// N8N_DEFAULT_BINARY_DATA_MODE=filesystem stores by id under the temp user folder instead (n8n 2.x's
+		// default in regular mode); =database uses a stand-in for the CLI's database manager (queue mode's default).
 		const binaryConfig = Container.get(core.BinaryDataConfig);
 		if (!process.env.N8N_DEFAULT_BINARY_DATA_MODE) binaryConfig.mode = 'default';
 		binaryConfig.localStoragePath = path.join(USER_FOLDER, 'binaryData');
-		await Container.get(core.BinaryDataService).init();
+		const binaryService = Container.get(core.BinaryDataService);
+		await binaryService.init();
+		if (binaryConfig.mode === 'database') {
+			const manager = new DatabaseStandInManager(path.join(USER_FOLDER, 'binaryDataTable'), binaryToBuffer);
+			await manager.init();
+			binaryService.setManager('database', manager);
+		}
 	})();
 	return diReady;
 }
@@ -596,7 +605,8 @@ export interface RunOptions {
 	/** Input items for the node under test. Default: one empty item from the manual trigger. */
 	items?: Array<{
 		json?: Record<string, unknown>;
-		binary?: Record<string, { data: Buffer | string; mimeType: string; fileName?: string }>;
+		/** `data` as bytes or base64, or `generateBytes`: a file of that size streamed into n8n's binary store. */
+		binary?: Record<string, { data: Buffer | string; mimeType: string; fileName?: string } | { generateBytes: number; mimeType: string; fileName?: string }>;
 	}>;
 	/** Node setting "On Error: Continue" (onError 'continueRegularOutput'). */
 	continueOnFail?: boolean;
@@ -670,11 +680,9 @@ function toExecutionItems(items: NonNullable<RunOptions['items']>): ItemsSourceI
 			? Object.fromEntries(
 					Object.entries(item.binary).map(([name, b]) => [
 						name,
-						{
-							data: Buffer.isBuffer(b.data) ? b.data.toString('base64') : b.data,
-							mimeType: b.mimeType,
-							fileName: b.fileName,
-						},
+						'generateBytes' in b
+							? b
+							: { data: Buffer.isBuffer(b.data) ? b.data.toString('base64') : b.data, mimeType: b.mimeType, fileName: b.fileName },
 					]),
 				)
 			: undefined,

@@ -19,14 +19,43 @@ import type {
 	ITriggerFunctions,
 	ITriggerResponse,
 } from 'n8n-workflow';
+import { Readable } from 'node:stream';
 
 export const MANUAL_TRIGGER_TYPE = 'n8n-nodes-base.manualTrigger';
 export const ITEMS_SOURCE_TYPE = 'test.items';
 
-/** One item as the items source takes it (binary data as base64). */
+/**
+ * One item as the items source takes it: binary data as base64, or `generateBytes`: a file of that many
+ * bytes (a PNG signature, then pseudo-random bytes) streamed into n8n's binary store, never held whole,
+ * as a Read File or HTTP Request node stores a big download.
+ */
 export interface ItemsSourceItem {
 	json?: IDataObject;
-	binary?: Record<string, { data: string; mimeType: string; fileName?: string }>;
+	binary?: Record<string, { data: string; mimeType: string; fileName?: string } | { generateBytes: number; mimeType: string; fileName?: string }>;
+}
+
+/** Called (when set) once the items source has stored all its items: the bench takes its memory baseline there. */
+export const itemsSourceHooks: { done?: () => void } = {};
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** `size` bytes starting with a PNG signature, in 1 MiB chunks; the same bytes for the same seed. */
+export function* generatedFileChunks(size: number, seed = 1): Generator<Buffer> {
+	const CHUNK = 1 << 20;
+	let state = seed >>> 0 || 1;
+	for (let offset = 0; offset < size; offset += CHUNK) {
+		const chunk = Buffer.allocUnsafe(Math.min(CHUNK, size - offset));
+		for (let i = 0; i + 4 <= chunk.length; i += 4) {
+			// xorshift32: cheap, incompressible enough, reproducible.
+			state ^= state << 13;
+			state ^= state >>> 17;
+			state ^= state << 5;
+			chunk.writeUInt32LE(state >>> 0, i);
+		}
+		chunk.fill(7, chunk.length - (chunk.length % 4));
+		if (offset === 0) Buffer.from(PNG_SIGNATURE).copy(chunk, 0, 0, Math.min(8, chunk.length));
+		yield chunk;
+	}
 }
 
 export class ManualTrigger implements INodeType {
@@ -84,16 +113,14 @@ export class ItemsSource implements INodeType {
 			if (item.binary) {
 				const binary: Record<string, IBinaryData> = {};
 				for (const [name, b] of Object.entries(item.binary)) {
-					binary[name] = await this.helpers.prepareBinaryData(
-						Buffer.from(b.data, 'base64'),
-						b.fileName,
-						b.mimeType,
-					);
+					const content = 'generateBytes' in b ? Readable.from(generatedFileChunks(b.generateBytes, i + 1)) : Buffer.from(b.data, 'base64');
+					binary[name] = await this.helpers.prepareBinaryData(content, b.fileName, b.mimeType);
 				}
 				entry.binary = binary;
 			}
 			out.push(entry);
 		}
+		itemsSourceHooks.done?.();
 		return [out];
 	}
 }

@@ -7,6 +7,7 @@ import { mapWithConcurrency } from '../helpers/pool';
 import { asNodeError, Execution } from '../job/execution';
 import { jobOf } from '../job/handle';
 import { FalClient } from '../transport';
+import * as file from './file';
 import * as image from './image';
 import * as request from './request';
 import { maxConcurrency } from './shared';
@@ -16,6 +17,7 @@ type Operation = (execution: Execution, itemIndex: number) => Promise<INodeExecu
 const operations: Record<string, Record<string, Operation>> = {
 	image: { edit: image.edit.execute, textToImage: image.textToImage.execute },
 	request: { getStatus: request.getStatus.execute, getResult: request.getResult.execute, cancel: request.cancel.execute },
+	file: { upload: file.upload.execute },
 };
 
 /**

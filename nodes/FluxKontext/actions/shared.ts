@@ -1,4 +1,4 @@
-import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IDisplayOptions, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { LIMITS } from '../fal/constants';
 import { InputChecker } from '../helpers/validation';
@@ -51,6 +51,11 @@ export const onTimeoutOption: INodeProperties = {
 	default: 'fail',
 	description: 'What to do when the job has not finished within the timeout',
 };
+
+/** The `options` collection of a resource or operation, with its fields (sorted by display name, as n8n's editor expects). */
+export function optionsCollection(show: NonNullable<IDisplayOptions['show']>, options: INodeProperties[]): INodeProperties {
+	return { displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', displayOptions: { show }, default: {}, options };
+}
 
 /** The node-wide concurrency limit (read from the first item, like every node-wide setting). */
 export function maxConcurrency(ctx: IExecuteFunctions): number {

@@ -11,7 +11,7 @@ export interface FalAnswer {
 	body: unknown;
 }
 
-export type Operation = 'submit' | 'status' | 'result' | 'cancel' | 'download' | 'stream' | 'pricing';
+export type Operation = 'submit' | 'status' | 'result' | 'cancel' | 'download' | 'stream' | 'pricing' | 'initiate' | 'upload';
 
 const OPERATION_WORDS: Record<Operation, string> = {
 	submit: 'the submit',
@@ -21,6 +21,8 @@ const OPERATION_WORDS: Record<Operation, string> = {
 	download: 'an image download',
 	stream: 'the status stream',
 	pricing: 'the price request',
+	initiate: 'starting a storage upload',
+	upload: 'a storage upload',
 };
 
 /** Socket failures that prove a request never reached the server: after a submit, nothing can have been queued. */

@@ -12,9 +12,11 @@ import type { FalAnswer, ImageProblem, Operation } from '../fal/errors';
 import { errorCode, falApiError, headerValue, imageError, jobFailedError, noImagesError, redact, tagRequest, transportError } from '../fal/errors';
 import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
-import { maskedUrl, normalizeBaseUrl, parseHttpUrl, readCredential, sameOrigin, serviceUrlFor } from '../fal/urls';
+import { baseUrlProblem as urlProblem, maskedUrl, normalizeBaseUrl, parseHttpUrl, readCredential, sameOrigin, serviceUrlFor } from '../fal/urls';
 import type { ByteStream } from './signals';
 import { abortable, anySignal, readAll, startDeadline } from './signals';
+import type { UploadStep } from '../fal/storage';
+import { FAL_STORAGE_URL, STORAGE_TYPE, uploadError } from '../fal/storage';
 
 /** Redirect statuses a download follows (by hand: see download()), and how many hops at most. */
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -37,6 +39,9 @@ export const DEADLINES_MS: Record<Operation, number> = {
 	download: 30_000,
 	// Prices are a nicety with a fallback: a Platform API that does not answer soon must not hold up the run.
 	pricing: 10_000,
+	initiate: 30_000,
+	// The whole PUT of up to 90 MB (or one 10 MB part), at a few Mbit/s of upload.
+	upload: 300_000,
 };
 
 /** Longest silence inside a body: a download between bytes, a status stream between events or pings. */
@@ -64,6 +69,8 @@ export interface StreamAnswer {
  * n8n's `httpRequestWithAuthentication` (proxy support, SSRF guard, Stop); the token goes nowhere else: a URL
  * on another origin is refused before any byte is sent, and redirects to other origins drop the credential.
  * Image downloads from a CDN on another origin go without the credential at all.
+ * The storage host (fal's REST host, or the credential's Storage URL) is the one other origin the token may reach;
+ * uploads to its pre-signed URLs go without it.
  */
 export class FalClient {
 	readonly baseUrl: string;
@@ -73,6 +80,8 @@ export class FalClient {
 		baseUrl: string,
 		/** fal's Platform API (prices), the only other origin that receives the token; undefined for a gateway that names none. */
 		readonly platformUrl: string | undefined,
+		/** fal's storage (uploads of input images), the other origin that receives the token; undefined when none applies. */
+		readonly storageUrl: string | undefined,
 		/** The credential, read once per execution and handed to every request (n8n would read it again each time). */
 		private readonly credential: IAdditionalCredentialOptions,
 		private readonly secrets: string[],
@@ -90,17 +99,69 @@ export class FalClient {
 				description: `Open the FLUX Kontext credential and set Base URL to ${DEFAULT_BASE_URL} or your gateway's URL, with no user name, password, query string or fragment: the token goes in API Key.`,
 			});
 		}
-		const platformUrl = serviceUrlFor(credentials.platformUrl, baseUrl, DEFAULT_PLATFORM_URL);
-		if (platformUrl !== undefined && !parseHttpUrl(platformUrl)) {
-			throw new NodeOperationError(ctx.getNode(), `Platform URL: "${redact(platformUrl, secrets)}" is not an http(s) URL`, {
-				description: 'Open the FLUX Kontext credential and clear Platform URL (fal\'s own is then used for fal\'s hosts), or set it to https://api.fal.ai.',
-			});
-		}
+		const platformUrl = serviceUrl(ctx, 'Platform URL', credentials.platformUrl, baseUrl, DEFAULT_PLATFORM_URL, secrets);
+		const storageUrl = serviceUrl(ctx, 'Storage URL', credentials.storageUrl, baseUrl, FAL_STORAGE_URL, secrets);
 		const reference = ctx.getNode().credentials?.[CREDENTIAL_NAME];
 		const credential = {
 			credentialsDecrypted: { id: reference?.id ?? '', name: reference?.name ?? '', type: CREDENTIAL_NAME, data: credentials },
 		};
-		return new FalClient(ctx, baseUrl, platformUrl, credential, secrets);
+		return new FalClient(ctx, baseUrl, platformUrl, storageUrl, credential, secrets);
+	}
+
+	/** The origins the token may reach, each with the credential field that names it: Base URL, Platform URL, Storage URL. */
+	get tokenOrigins(): Array<{ origin: string; field: string }> {
+		const named: Array<[string | undefined, string]> = [[this.baseUrl, 'Base URL'], [this.platformUrl, 'Platform URL'], [this.storageUrl, 'Storage URL']];
+		return named.flatMap(([url, field]) => {
+			const origin = url === undefined ? undefined : parseHttpUrl(url)?.origin;
+			return origin ? [{ origin, field }] : [];
+		});
+	}
+
+	/**
+	 * Starts an upload at the storage host, with the credential: `{upload_url, file_url}` on success. Creates no
+	 * job, so it is retried as reads are. The caller checks that storage applies.
+	 */
+	async initiateUpload(file: { contentType: string; fileName: string }, multipart: boolean, options: CallOptions): Promise<FalAnswer> {
+		return await this.call('read', 'initiate', {
+			method: 'POST',
+			url: `${this.storageUrl ?? ''}/storage/upload/${multipart ? 'initiate-multipart' : 'initiate'}`,
+			qs: { storage_type: STORAGE_TYPE },
+			body: { content_type: file.contentType, file_name: file.fileName },
+		}, options);
+	}
+
+	/**
+	 * Sends bytes (a stream with its length, or a buffer) or JSON to a pre-signed storage URL, never with the
+	 * credential, never following a redirect (n8n's redirect follower would hold the whole body in memory to
+	 * replay it). Retried as reads are; `body` is called again for each attempt, so a stream is reopened.
+	 */
+	async sendToStorage(
+		method: 'PUT' | 'POST',
+		url: string,
+		body: () => Promise<IDataObject | Buffer | ByteStream>,
+		headers: Record<string, string>,
+		options: CallOptions,
+	): Promise<FalAnswer> {
+		return await this.withRetries('read', 'upload', url, options, async (signal) => {
+			const content = await body();
+			try {
+				return (await this.ctx.helpers.httpRequest({
+					method,
+					url,
+					body: content,
+					headers,
+					json: !isBytes(content),
+					returnFullResponse: true,
+					ignoreHttpStatusErrors: true,
+					disableFollowRedirect: true,
+					abortSignal: signal,
+					timeout: DEADLINES_MS.upload,
+				})) as FalAnswer;
+			} finally {
+				// A stream the request did not finish (refused early, or failed) must not keep its file open.
+				if (!Buffer.isBuffer(content)) (content as { destroy?: () => void }).destroy?.();
+			}
+		});
 	}
 
 	/**
@@ -216,6 +277,16 @@ export class FalClient {
 		return falApiError(this.ctx.getNode(), answer, { operation, itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
 	}
 
+	/** A failed storage upload, in words that name the file, the step and the host, scrubbed. */
+	uploadError(
+		context: { step: UploadStep; url: string; file: string; part?: number },
+		failure: { answer: FalAnswer } | { error: unknown },
+		options: CallOptions,
+	): NodeApiError {
+		const stopped = !!this.ctx.getExecutionCancelSignal()?.aborted;
+		return uploadError(this.ctx.getNode(), { ...context, stopped, itemIndex: options.itemIndex, secrets: this.secrets }, failure);
+	}
+
 	/** Notes in n8n's debug log what the node did about a failure it works around (scrubbed). */
 	debug(what: string, error?: unknown): void {
 		const reason = error === undefined ? '' : ` (${error instanceof Error ? error.message : String(error)})`;
@@ -248,11 +319,11 @@ export class FalClient {
 		request: Pick<IHttpRequestOptions, 'method' | 'url' | 'body' | 'qs' | 'encoding' | 'headers'>,
 		options: CallOptions,
 	): Promise<FalAnswer> {
-		if (!this.mayReceiveToken(request.url)) {
+		if (!this.tokenOrigins.some(({ origin }) => sameOrigin(request.url, origin))) {
 			// Never reached with URLs the node builds or rebases; kept as the last guard of the token.
 			throw tagRequest(
 				new NodeOperationError(this.ctx.getNode(), `Refusing to send the credential to ${parseHttpUrl(request.url)?.origin ?? 'an invalid URL'}`, {
-					description: `Only ${parseHttpUrl(this.baseUrl)?.origin} (the credential's Base URL)${this.platformUrl ? ` and ${parseHttpUrl(this.platformUrl)?.origin} (its Platform URL)` : ''} receive the token.`,
+					description: `Only ${this.tokenOrigins.map(({ origin, field }) => `${origin} (the credential's ${field})`).join(' and ')} receive the token.`,
 					itemIndex: options.itemIndex,
 				}),
 				options.requestId,
@@ -280,10 +351,6 @@ export class FalClient {
 	}
 
 	/** The origins the token may go to: the Base URL's, and the Platform API's when one applies. */
-	private mayReceiveToken(url: string): boolean {
-		return sameOrigin(url, this.baseUrl) || (this.platformUrl !== undefined && sameOrigin(url, this.platformUrl));
-	}
-
 	/**
 	 * Runs one HTTP exchange with the retry policy of its kind; returns the final answer, whatever its status.
 	 * Each attempt has its deadline (a stall counts as a failed attempt); `options.signal` ends everything at
@@ -327,6 +394,11 @@ export class FalClient {
 	}
 }
 
+/** Bytes rather than JSON: a Buffer, or a stream (anything with `pipe`). */
+function isBytes(content: unknown): boolean {
+	return Buffer.isBuffer(content) || typeof (content as { pipe?: unknown } | null)?.pipe === 'function';
+}
+
 /** Frees the socket of an answer that will not be read (a stream body of a retried or abandoned request). */
 function discard(answer: FalAnswer | undefined): void {
 	const body = answer?.body as { destroy?: () => void } | undefined;
@@ -344,4 +416,19 @@ function withSignal(ctx: IExecuteFunctions, signal: AbortSignal): IExecuteFuncti
 	return new Proxy(ctx, {
 		get: (target, key, receiver) => (key === 'getExecutionCancelSignal' ? () => signal : Reflect.get(target, key, receiver)),
 	});
+}
+
+/**
+ * One of fal's other services (its Platform API, its storage) from its credential field: see serviceUrlFor.
+ * A URL the node could not use (not http(s), user:password, a query or a fragment) is refused before any request.
+ */
+function serviceUrl(ctx: IExecuteFunctions, field: string, configured: unknown, baseUrl: string, falDefault: string, secrets: string[]): string | undefined {
+	const url = serviceUrlFor(configured, baseUrl, falDefault);
+	const problem = url === undefined ? undefined : urlProblem(url);
+	if (url !== undefined && problem) {
+		throw new NodeOperationError(ctx.getNode(), `${field}: "${redact(maskedUrl(url), secrets)}" ${problem}`, {
+			description: `Open the FLUX Kontext credential and clear ${field} (with fal's own Base URL, ${falDefault} is then used), or set your gateway's, with no user name, password, query string or fragment.`,
+		});
+	}
+	return url;
 }

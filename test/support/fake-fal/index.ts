@@ -3,8 +3,10 @@
  *
  * Three real `node:http` listeners on 127.0.0.1:
  *  - `url`         the queue API (https://queue.fal.run): submit, status, status stream, result, cancel;
- *  - `cdnUrl`      a second origin serving the generated image files (like fal's media CDN), without auth;
- *  - `platformUrl` a third origin for fal's Platform API (https://api.fal.ai): prices.
+ *  - `cdnUrl`      a second origin serving the generated image files (like fal's media CDN), without auth,
+ *                  which also takes the uploads to the pre-signed URLs and serves the uploaded files;
+ *  - `platformUrl` a third origin for fal's Platform API (https://api.fal.ai): prices;
+ *  - `storageUrl`  a fourth origin, fal's REST host (https://rest.fal.ai): the storage API, with auth.
  *
  * The protocol it follows is /work/shared/reference/fal-queue-protocol.md. In short:
  *
@@ -18,6 +20,18 @@
  * Submit honours `X-Fal-Request-Timeout`: a job still queued when that many seconds have passed is dropped (its
  * result is a 504 with `X-Fal-Request-Timeout-Type: user`). Every request's headers are recorded.
  * Note the request URLs keep only `{owner}/{app}`: the endpoint's sub-path is dropped.
+ *
+ * Storage (fal-js libs/client/src/storage.ts):
+ *
+ *   POST {storage}/storage/upload/initiate[-multipart]?storage_type=fal-cdn-v3  {content_type, file_name}
+ *                                                -> 200 {upload_url, file_url}   (auth as the queue)
+ *   PUT  {cdn}/upload/{id}?signature=...         -> 200, the file's bytes        (no auth: pre-signed)
+ *   PUT  {cdn}/upload/{id}/{part}?signature=...  -> 200 {partNumber, etag}       (multipart)
+ *   POST {cdn}/upload/{id}/complete?signature=... {parts:[{partNumber, etag}]} -> 200
+ *   GET  {cdn}/files/uploads/{id}/{file_name}   -> the uploaded bytes
+ *
+ * A job "downloads" its image_url / image_urls when submitted, as fal's runner does: data URLs are
+ * decoded, files of this fake's CDN are read from its store; what it saw is in `job.inputImages`.
  * Anything marked GUESS below is not confirmed by fal's documentation.
  */
 import * as http from 'node:http';
@@ -87,7 +101,7 @@ export const HTML = { 'content-type': 'text/html' } as const;
 export type ResolvedFakeFalOptions = Required<Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>> &
 	Pick<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>;
 
-export type RequestKind = 'submit' | 'status' | 'stream' | 'result' | 'cancel' | 'file' | 'pricing' | 'other';
+export type RequestKind = 'submit' | 'status' | 'stream' | 'result' | 'cancel' | 'file' | 'pricing' | 'initiate' | 'upload' | 'complete' | 'other';
 
 export interface RecordedRequest {
 	method: string;
@@ -96,8 +110,10 @@ export interface RecordedRequest {
 	query: Record<string, string>;
 	/** Lower-cased names, as Node gives them. */
 	headers: Record<string, string | string[] | undefined>;
-	/** Parsed JSON body; the raw text if it was not JSON; undefined if empty. */
+	/** Parsed JSON body; the raw text if it was not JSON; undefined if empty or an upload (see `bodyBytes`). */
 	body?: unknown;
+	/** Bytes of the body as received. */
+	bodyBytes: number;
 	/** performance.now() when the request arrived. */
 	at: number;
 	/** performance.now() when its connection or answer closed (the client gave up, or the answer ended). */
@@ -153,6 +169,34 @@ export interface Job {
 	failure?: JobFailure;
 	/** From `X-Fal-Request-Timeout`: seconds within which the job must start. */
 	startTimeoutS?: number;
+	/** What the runner got for each image_url / image_urls entry, in order. */
+	inputImages: InputImage[];
+}
+
+/** One input image as fal's runner would fetch it. */
+export interface InputImage {
+	url: string;
+	/** 'data-url', 'uploaded' (a file of this fake's storage), or 'not-fetched' (any other host: no internet here). */
+	source: 'data-url' | 'uploaded' | 'not-fetched';
+	/** Undefined when not fetched, or when the file does not exist. */
+	bytes?: Buffer;
+	contentType?: string;
+}
+
+/** A file uploaded through the storage API. */
+export interface Upload {
+	id: string;
+	/** What initiate was given. */
+	contentType: string;
+	fileName: string;
+	multipart: boolean;
+	uploadUrl: string;
+	fileUrl: string;
+	/** The PUT's content type (single uploads). */
+	putContentType?: string;
+	/** The bytes, once the PUT (or the multipart complete) is done. */
+	bytes?: Buffer;
+	parts: Map<number, Buffer>;
 }
 
 export interface WebhookDelivery {
@@ -241,6 +285,21 @@ function classify(method: string, path: string): RequestKind {
 	return 'other';
 }
 
+/** Storage API routes on fal's REST host. */
+function classifyStorage(method: string, path: string): RequestKind {
+	return method === 'POST' && /^\/storage\/upload\/initiate(-multipart)?$/.test(path) ? 'initiate' : 'other';
+}
+
+/** CDN routes: uploads to pre-signed URLs, multipart completion, file downloads. */
+function classifyCdn(method: string, path: string): RequestKind {
+	if (method === 'PUT' && path.startsWith('/upload/')) return 'upload';
+	if (method === 'POST' && /^\/upload\/[^/]+\/complete$/.test(path)) return 'complete';
+	return 'file';
+}
+
+/** The signature of this fake's pre-signed upload URLs. */
+const SIGNATURE = 'fake-signature';
+
 /** `fal-ai/flux-pro/kontext/max` -> `fal-ai/flux-pro` */
 const appIdOf = (endpoint: string): string => endpoint.split('/').slice(0, 2).join('/');
 
@@ -304,10 +363,16 @@ export class FakeFal {
 	options: ResolvedFakeFalOptions;
 	/** Every request to the queue listener, in arrival order (faulted ones included). */
 	requests: RecordedRequest[] = [];
-	/** Every request to the CDN listener. */
+	/** Every request to the CDN listener (downloads, and uploads to pre-signed URLs). */
 	cdnRequests: RecordedRequest[] = [];
 	/** Every request to the Platform API listener. */
 	platformRequests: RecordedRequest[] = [];
+	/** fal's REST host (storage API): 'http://127.0.0.1:PORT', a third origin. */
+	readonly storageUrl: string;
+	/** Every request to the storage listener. */
+	storageRequests: RecordedRequest[] = [];
+	/** Uploads by id, in initiate order. */
+	uploads = new Map<string, Upload>();
 	/** Jobs by request id, in submit order. */
 	jobs = new Map<string, Job>();
 	/** Webhook deliveries attempted, in the order they finished. */
@@ -334,18 +399,20 @@ export class FakeFal {
 		const queue = http.createServer();
 		const cdn = http.createServer();
 		const platform = http.createServer();
-		const [url, cdnUrl, platformUrl] = await Promise.all([listen(queue), listen(cdn), listen(platform)]);
-		return new FakeFal({ queue, cdn, platform }, { url, cdnUrl, platformUrl }, options);
+		const storage = http.createServer();
+		const [url, cdnUrl, platformUrl, storageUrl] = await Promise.all([listen(queue), listen(cdn), listen(platform), listen(storage)]);
+		return new FakeFal({ queue, cdn, platform, storage }, { url, cdnUrl, platformUrl, storageUrl }, options);
 	}
 
 	private constructor(
 		private readonly servers: Record<Listener, http.Server>,
-		urls: { url: string; cdnUrl: string; platformUrl: string },
+		urls: { url: string; cdnUrl: string; platformUrl: string; storageUrl: string },
 		options: FakeFalOptions,
 	) {
 		this.url = urls.url;
 		this.cdnUrl = urls.cdnUrl;
 		this.platformUrl = urls.platformUrl;
+		this.storageUrl = urls.storageUrl;
 		const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 		this.startOptions = { ...DEFAULT_OPTIONS, publicBaseUrl: urls.url, ...defined };
 		this.options = { ...this.startOptions, tokens: [...this.startOptions.tokens] };
@@ -384,6 +451,8 @@ export class FakeFal {
 		this.requests.length = 0;
 		this.cdnRequests.length = 0;
 		this.platformRequests.length = 0;
+		this.storageRequests.length = 0;
+		this.uploads.clear();
 		this.jobs.clear();
 		this.runtimes.clear();
 		this.webhooks.length = 0;
@@ -441,25 +510,34 @@ export class FakeFal {
 		const method = req.method ?? 'GET';
 		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 		const path = url.pathname;
-		const json = parseJson(raw);
-		const kind: RequestKind = listener === 'cdn' ? 'file' : listener === 'platform' ? 'pricing' : classify(method, path);
+		const kind: RequestKind = { queue: classify, platform: () => 'pricing' as const, storage: classifyStorage, cdn: classifyCdn }[listener](method, path);
+		// Uploaded bytes are kept by the upload, not parsed as text.
+		const json = kind === 'upload' ? { ok: false, value: undefined } : parseJson(raw);
 		const record: RecordedRequest = {
 			method,
 			path,
 			query: Object.fromEntries(url.searchParams),
 			headers: { ...req.headers },
 			body: json.value,
+			bodyBytes: raw.length,
 			at,
 			kind,
 		};
-		({ queue: this.requests, cdn: this.cdnRequests, platform: this.platformRequests })[listener].push(record);
+		({ queue: this.requests, cdn: this.cdnRequests, platform: this.platformRequests, storage: this.storageRequests })[listener].push(record);
 		res.on('close', () => (record.closedAt = performance.now()));
 
 		try {
 			const fault = this.takeFault(kind);
 			if (fault) return this.answerFault(res, fault);
 
+			if (kind === 'upload') return this.receiveUpload(req, res, path, url.searchParams, raw);
+			if (kind === 'complete') return this.completeMultipart(res, path, url.searchParams, json);
 			if (listener === 'cdn') return this.serveFile(req, res, path);
+			if (listener === 'storage') {
+				if (!this.authorized(req.headers.authorization)) return sendJson(res, 401, DETAIL.unauthorized);
+				if (kind === 'initiate') return this.initiateUpload(res, path, url.searchParams, json);
+				return sendJson(res, 404, DETAIL.notFound);
+			}
 
 			if (!this.authorized(req.headers.authorization)) return sendJson(res, 401, DETAIL.unauthorized);
 
@@ -630,6 +708,7 @@ export class FakeFal {
 			webhookUrl: query.get('fal_webhook') ?? undefined,
 			failure: failure ? { ...DEFAULT_FAILURE, ...failure } : this.pendingFailures.shift(),
 			startTimeoutS: startTimeoutOf(headers),
+			inputImages: this.fetchInputImages(input),
 		};
 		const queuePosition = this.queuePosition(job);
 		this.jobs.set(job.id, job);
@@ -701,6 +780,12 @@ export class FakeFal {
 		}
 		const issues = validateKontextInput(KONTEXT_ENDPOINTS[job.endpoint], job.input);
 		if (issues.length > 0) return { status: 422, headers: {}, body: { detail: issues }, files: [] };
+		// GUESS: fal's words when the runner cannot download an input file.
+		const missing = job.inputImages.findIndex((image) => image.source === 'uploaded' && !image.bytes);
+		if (missing >= 0) {
+			const loc = job.input.image_url !== undefined ? ['body', 'image_url'] : ['body', 'image_urls', missing];
+			return { status: 422, headers: {}, body: { detail: [{ loc, msg: 'Failed to download the file', type: 'file_download_error' }] }, files: [] };
+		}
 
 		const input = job.input;
 		const count = typeof input.num_images === 'number' ? input.num_images : 1;
@@ -917,6 +1002,11 @@ export class FakeFal {
 
 	/** GET /files/{request id}/{n}.{png|jpg}: the bytes of a completed job's image; no auth. */
 	private serveFile(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {
+		const uploaded = this.uploadedFile(`${this.cdnUrl}${path}`);
+		if (uploaded?.bytes) {
+			res.writeHead(200, { 'content-type': uploaded.contentType, 'content-length': String(uploaded.bytes.length) });
+			return void res.end(req.method === 'HEAD' ? undefined : uploaded.bytes);
+		}
 		const m = /^\/files\/([^/]+)\/(\d+)\.(png|jpg)$/.exec(path);
 		const rt = m ? this.runtimes.get(m[1]) : undefined;
 		const file = m && rt?.outcome?.files[Number(m[2])];
@@ -928,6 +1018,97 @@ export class FakeFal {
 			'cache-control': 'public, max-age=3600',
 		});
 		res.end(req.method === 'HEAD' ? undefined : file.bytes);
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Storage
+	// -----------------------------------------------------------------------------------------
+
+	/** POST /storage/upload/initiate[-multipart]?storage_type=fal-cdn-v3 {content_type, file_name}. */
+	private initiateUpload(res: http.ServerResponse, path: string, query: URLSearchParams, json: { ok: boolean; value: unknown }): void {
+		// GUESS: fal's answers to a missing storage type and to a body without its two fields.
+		if (query.get('storage_type') !== 'fal-cdn-v3') return sendJson(res, 400, { detail: 'Unsupported storage_type' });
+		const body = json.value;
+		if (!isPlainObject(body) || typeof body.content_type !== 'string' || typeof body.file_name !== 'string' || !body.file_name) {
+			return sendJson(res, 422, { detail: [{ loc: ['body', 'file_name'], msg: 'Field required', type: 'missing' }] });
+		}
+		const id = randomUUID();
+		const upload: Upload = {
+			id,
+			contentType: body.content_type,
+			fileName: body.file_name,
+			multipart: path.endsWith('-multipart'),
+			// GUESS: the shape of the pre-signed URL (fal's is on another host, with its signature in the query).
+			uploadUrl: `${this.cdnUrl}/upload/${id}?signature=${SIGNATURE}`,
+			fileUrl: `${this.cdnUrl}/files/uploads/${id}/${encodeURIComponent(body.file_name)}`,
+			parts: new Map(),
+		};
+		this.uploads.set(id, upload);
+		sendJson(res, 200, { upload_url: upload.uploadUrl, file_url: upload.fileUrl });
+	}
+
+	/** PUT {cdn}/upload/{id}[/{part}]?signature=...: the bytes, without Authorization. */
+	private receiveUpload(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams, raw: Buffer): void {
+		const m = /^\/upload\/([^/]+)(?:\/(\d+))?$/.exec(path);
+		const upload = m ? this.uploads.get(m[1]) : undefined;
+		// GUESS: a bad signature is a 403 as on fal's object store.
+		if (!upload || query.get('signature') !== SIGNATURE) return sendJson(res, 403, { detail: 'Invalid or expired upload URL' });
+		if (req.headers.authorization !== undefined) return sendJson(res, 400, { detail: 'Pre-signed URLs take no Authorization header' });
+		const declared = Number(req.headers['content-length']);
+		if (!Number.isFinite(declared) || declared !== raw.length) return sendJson(res, 400, { detail: 'Content-Length missing or wrong' });
+		if (m?.[2] !== undefined) {
+			if (!upload.multipart) return sendJson(res, 404, DETAIL.notFound);
+			const partNumber = Number(m[2]);
+			upload.parts.set(partNumber, raw);
+			return sendJson(res, 200, { partNumber, etag: `"etag-${partNumber}-${raw.length}"` });
+		}
+		if (upload.multipart) return sendJson(res, 404, DETAIL.notFound);
+		upload.bytes = raw;
+		upload.putContentType = typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
+		res.writeHead(200, { 'content-length': '0' });
+		res.end();
+	}
+
+	/** POST {cdn}/upload/{id}/complete?signature=... {parts}: joins the parts in the order given. */
+	private completeMultipart(res: http.ServerResponse, path: string, query: URLSearchParams, json: { ok: boolean; value: unknown }): void {
+		const m = /^\/upload\/([^/]+)\/complete$/.exec(path);
+		const upload = m ? this.uploads.get(m[1]) : undefined;
+		if (!upload || !upload.multipart || query.get('signature') !== SIGNATURE) return sendJson(res, 403, { detail: 'Invalid or expired upload URL' });
+		const parts = isPlainObject(json.value) && Array.isArray(json.value.parts) ? (json.value.parts as Array<{ partNumber?: unknown; etag?: unknown }>) : [];
+		const buffers: Buffer[] = [];
+		for (const [index, part] of parts.entries()) {
+			const bytes = upload.parts.get(Number(part.partNumber));
+			const expected = bytes && `"etag-${part.partNumber}-${bytes.length}"`;
+			if (!bytes || part.etag !== expected || part.partNumber !== index + 1) {
+				return sendJson(res, 400, { detail: `Part ${String(part.partNumber)} is missing or its etag is wrong` });
+			}
+			buffers.push(bytes);
+		}
+		if (buffers.length === 0 || buffers.length !== upload.parts.size) return sendJson(res, 400, { detail: 'Parts missing' });
+		upload.bytes = Buffer.concat(buffers);
+		upload.parts.clear();
+		sendJson(res, 200, { file_url: upload.fileUrl });
+	}
+
+	/** The upload a file URL of this fake's CDN names, if any. */
+	private uploadedFile(url: string): Upload | undefined {
+		const m = /\/files\/uploads\/([^/]+)\//.exec(url);
+		const upload = m && url.startsWith(`${this.cdnUrl}/`) ? this.uploads.get(m[1]) : undefined;
+		return upload;
+	}
+
+	/** What fal's runner would download for the job's image inputs (GUESS: fal fetches them as the job is taken). */
+	private fetchInputImages(input: Record<string, unknown>): InputImage[] {
+		const urls = [input.image_url, ...(Array.isArray(input.image_urls) ? input.image_urls : [])].filter((u): u is string => typeof u === 'string');
+		return urls.map((url): InputImage => {
+			if (url.startsWith('data:')) {
+				const m = /^data:([^;,]*)(?:;[^,]*)?,(.*)$/s.exec(url);
+				return { url, source: 'data-url', contentType: m?.[1], bytes: m ? Buffer.from(m[2], 'base64') : undefined };
+			}
+			const upload = this.uploadedFile(url);
+			if (upload) return { url, source: 'uploaded', contentType: upload.putContentType ?? upload.contentType, bytes: upload.bytes };
+			return { url, source: 'not-fetched' };
+		});
 	}
 
 	// -----------------------------------------------------------------------------------------
@@ -1014,7 +1195,7 @@ export class FakeFal {
 	}
 }
 
-type Listener = 'queue' | 'cdn' | 'platform';
+type Listener = 'queue' | 'cdn' | 'platform' | 'storage';
 
 /** `X-Fal-Request-Timeout` in seconds; undefined when absent. GUESS: fal answers 400 for a bad value; here it is ignored. */
 function startTimeoutOf(headers: http.IncomingHttpHeaders): number | undefined {

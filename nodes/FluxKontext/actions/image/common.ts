@@ -5,7 +5,7 @@ import { requestHeaders } from '../../helpers/headers';
 import type { Execution } from '../../job/execution';
 import { finishJob, submitJob } from '../../job/lifecycle';
 import { InputChecker, modelOptions, runControls } from '../../helpers/validation';
-import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption, onTimeoutOption, timeoutOption } from '../shared';
+import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption, onTimeoutOption, optionsCollection, timeoutOption } from '../shared';
 
 const show = { resource: ['image'] };
 
@@ -46,15 +46,29 @@ export const waitProperty: INodeProperties = {
 		'Whether to wait for the job and output its result and images. Off: output the queue handle (request_id, status_url, response_url, cancel_url) at once, for Get Status, Get Result or Cancel later.',
 };
 
-/** Fields of the `options` collection, sorted by display name as n8n's editor expects. */
-export const optionsProperty: INodeProperties = {
-	displayName: 'Options',
-	name: 'options',
-	type: 'collection',
-	placeholder: 'Add Option',
-	displayOptions: { show },
-	default: {},
+export const IMAGE_UPLOAD_MODES = ['auto', 'always', 'never'] as const;
+
+/** Option of the `options` collection, shown for Edit only: how input images travel to fal. */
+const imageUploadOption: INodeProperties = {
+	displayName: 'Image Upload',
+	name: 'imageUpload',
+	type: 'options',
+	displayOptions: { show: { '/operation': ['edit'] } },
 	options: [
+		{
+			name: 'Auto',
+			value: 'auto',
+			description: 'Binary images go to fal\'s storage when the credential has one (fal\'s own Base URL, or a Storage URL), else inline; data URLs over 10 MB are uploaded too',
+		},
+		{ name: 'Always Upload', value: 'always', description: 'Upload every binary image and data URL; refuse when the credential has no storage' },
+		{ name: 'Never (Inline)', value: 'never', description: 'Send images inline as data URLs in the request, up to 10 MB each' },
+	],
+	default: 'auto',
+	description: 'How input images reach fal. Uploading sends a file URL instead of the bytes in the request: no size limit and far less memory.',
+};
+
+/** Fields of the `options` collection, sorted by display name as n8n's editor expects. */
+export const optionsProperty: INodeProperties = optionsCollection(show, [
 		{
 			displayName: 'Aspect Ratio',
 			name: 'aspectRatio',
@@ -82,6 +96,7 @@ export const optionsProperty: INodeProperties = {
 			default: 3.5,
 			description: 'How closely the image follows the prompt, from 1 to 20 (fal\'s default: 3.5)',
 		},
+		imageUploadOption,
 		maxConcurrencyOption,
 		{
 			displayName: 'Max Cost (USD)',
@@ -188,8 +203,7 @@ export const optionsProperty: INodeProperties = {
 			description:
 				'URL that fal POSTs the result to when the job ends (sent as fal_webhook). With Wait for Completion off and a Wait node set to "On Webhook Call", use {{ $execution.resumeUrl }}.',
 		},
-	],
-};
+]);
 
 export type BuildInput = (
 	ctx: IExecuteFunctions,

@@ -3,7 +3,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { parseRequestId, urlsForRequest } from '../../fal/urls';
 import type { JobHandle } from '../../job/handle';
 import { InputChecker } from '../../helpers/validation';
-import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption, onTimeoutOption, timeoutOption } from '../shared';
+import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption, onTimeoutOption, optionsCollection, timeoutOption } from '../shared';
 
 const show = { resource: ['request'] };
 const onGetResult = { show: { '/operation': ['getResult'] } };
@@ -29,21 +29,13 @@ export const waitForResultProperty: INodeProperties = {
 		'Whether to follow a job that is still queued or running to its end, then output its result (bounded by the Timeout option). Off: answer at once, failing while the job has not finished.',
 };
 
-export const requestOptionsProperty: INodeProperties = {
-	displayName: 'Options',
-	name: 'options',
-	type: 'collection',
-	placeholder: 'Add Option',
-	displayOptions: { show },
-	default: {},
-	options: [
-		{ ...downloadImagesOption, displayOptions: onGetResult },
-		maxConcurrencyOption,
-		{ ...onTimeoutOption, displayOptions: onGetResult },
-		{ ...binaryPropertyOutputOption, displayOptions: onGetResult },
-		{ ...timeoutOption, displayOptions: onGetResult },
-	],
-};
+export const requestOptionsProperty: INodeProperties = optionsCollection(show, [
+	{ ...downloadImagesOption, displayOptions: onGetResult },
+	maxConcurrencyOption,
+	{ ...onTimeoutOption, displayOptions: onGetResult },
+	{ ...binaryPropertyOutputOption, displayOptions: onGetResult },
+	{ ...timeoutOption, displayOptions: onGetResult },
+]);
 
 /**
  * The item's request id, checked, as a handle with the job's URLs on the credential's base URL (fal's app
