@@ -229,7 +229,7 @@ describe('the halt is race-free, and every submitted job is accounted for', () =
 			const ids = [...fal.jobs.keys()];
 			await fal.stop();
 			const run = await running;
-			expect(run.error?.message).toMatch(/^Could not reach 127\.0\.0\.1:\d+/);
+			expect(run.error?.message).toMatch(/^Lost track of request [0-9a-f-]{36} while waiting for it: Could not reach 127\.0\.0\.1:\d+/);
 			expect(run.error?.description).toContain('Jobs this execution submitted (3):');
 			for (const id of ids) expect(run.error?.description).toMatch(new RegExp(`request ${id}: the cancel could not be confirmed \\(.+\\): check the job with Get Status`));
 			expect(run.durationMs).toBeLessThan(8000 / 2);
@@ -276,6 +276,104 @@ describe('the halt is race-free, and every submitted job is accounted for', () =
 		await eventually(() => run.logs.some((line) => line.includes('Jobs this execution submitted (2)')));
 		const log = run.logs.find((line) => line.includes('Jobs this execution submitted'))!;
 		for (const id of fal.jobs.keys()) expect(log).toContain(`request ${id}: the job was cancelled at fal`);
+	});
+});
+
+describe('what the review found', () => {
+	it('Get Result never cancels a job this execution did not submit, even when the batch halts', async () => {
+		const { fal } = server;
+		fal.options.timing = queuedFor(8000);
+		const handoff = await runWorkflow({ parameters: textToImageParams({ waitForCompletion: false }), credentials: credentialsFor(fal) });
+		const id = handoff.output()[0].json.request_id as string;
+		const expired = '11111111-2222-4333-8444-555555555555';
+		const run = await runWorkflow({
+			parameters: { resource: 'request', operation: 'getResult', requestId: '={{ $json.id }}' },
+			credentials: credentialsFor(fal),
+			items: [{ json: { id } }, { json: { id: expired } }],
+		});
+		expect(run.error?.message).toBe(`Lost track of request ${expired} while waiting for it: Request ${expired} was not found (404)`);
+		expect(requestsOf(fal, 'cancel')).toHaveLength(0);
+		expect(fal.jobs.get(id)?.state).toBe('IN_QUEUE');
+	});
+
+	it('a submit waiting out a 429 sends nothing more after Stop', async () => {
+		const { fal } = server;
+		fal.inject({ kind: 'submit', status: 429, body: { detail: 'Queue is full' }, headers: { 'Retry-After': '2' } });
+		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal), cancelAfterMs: 300 });
+		expect(run.status).toBe('canceled');
+		await new Promise((resolve) => setTimeout(resolve, 2500));
+		expect(requestsOf(fal, 'submit')).toHaveLength(1);
+		expect(fal.jobs.size).toBe(0);
+	});
+
+	it('a submit waiting out a 429 gives up when another item fails: "Not submitted"', async () => {
+		const { fal } = server;
+		fal.options.timing = (input) => (input.prompt === 'image #1' ? { queueMs: 0, runMs: 50 } : queuedFor(8000)());
+		fal.options.failure = (input) => (input.prompt === 'image #1' ? { error: 'Runner disconnected', error_type: 'runner_disconnected', status: 503 } : undefined);
+		fal.options.submitDelayMs = (input) => (input.prompt === 'image #1' ? 100 : 0);
+		fal.inject({ kind: 'submit', status: 429, body: { detail: 'Queue is full' }, headers: { 'Retry-After': '3' } });
+		const run = await runWorkflow({ parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }), credentials: credentialsFor(fal), items: items(2) });
+		expect(run.error?.message).toBe('The job failed on fal: Runner disconnected (runner_disconnected)');
+		expect(run.durationMs).toBeLessThan(2500);
+		expect(requestsOf(fal, 'submit')).toHaveLength(2);
+		expect([...fal.jobs.values()].map((job) => job.input.prompt)).toEqual(['image #1']);
+	});
+
+	it('an item that fails halts the others before its own (slow) cancel is answered', async () => {
+		const { fal } = server;
+		transport.deadlines.cancel = 400;
+		Object.assign(transport.retry, { baseMs: 100, maxMs: 200 });
+		fal.options.timing = (input) => (input.prompt === 'image #0' ? queuedFor(8000)() : { queueMs: 0, runMs: 150 });
+		fal.inject({ kind: 'cancel', hang: true, times: 50 });
+		const run = await runWorkflow({
+			parameters: textToImageParams({ prompt: '={{ $json.prompt }}', options: { timeout: '={{ $json.prompt === "image #0" ? 1 : 600 }}', onTimeout: 'cancel', maxConcurrency: 2 } }),
+			credentials: credentialsFor(fal),
+			items: items(30),
+		});
+		expect(run.error?.message).toMatch(/^Timed out after 1 s waiting for request [0-9a-f-]{36}; the cancel could not be confirmed/);
+		// The cancel took seconds (5 attempts that never answer); the other slot submitted only until the Timeout.
+		const [firstCancel] = requestsOf(fal, 'cancel');
+		expect(requestsOf(fal, 'submit').filter((submit) => submit.at > firstCancel.at + 300)).toHaveLength(0);
+		expect(requestsOf(fal, 'submit').length).toBeLessThan(15);
+	});
+
+	it('a status poll that loses the job does not say "submit it again": the job may still run', async () => {
+		const { fal } = server;
+		fal.options.stream = '404';
+		fal.options.timing = queuedFor(8000);
+		fal.inject({ kind: 'status', status: 404, body: { detail: 'Request not found' } });
+		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
+		const id = [...fal.jobs.keys()][0];
+		const [item] = run.output();
+		expect(item.json.error).toBe(`Lost track of request ${id} while waiting for it: Request ${id} was not found (404)`);
+		expect(item.json.description).toMatch(/^The job may still be queued or running at fal, and be billed: check it with Get Status/);
+		expect(item.json.description).not.toMatch(/again to get a new one/);
+		expect(item.json.request_id).toBe(id);
+	});
+
+	it('Get Result without waiting holds to its Timeout too', async () => {
+		const { fal } = server;
+		fal.options.timing = () => ({ queueMs: 0, runMs: 0 });
+		const done = await runWorkflow({ parameters: textToImageParams({ waitForCompletion: false }), credentials: credentialsFor(fal) });
+		const id = done.output()[0].json.request_id as string;
+		await eventually(() => fal.jobs.get(id)?.state === 'COMPLETED');
+		fal.inject({ kind: 'file', status: 200, body: 'x'.repeat(1000), trickleMs: 100, headers: { 'content-type': 'image/jpeg' } });
+		const run = await runWorkflow({
+			parameters: { resource: 'request', operation: 'getResult', requestId: id, waitForCompletion: false, options: { timeout: 1 } },
+			credentials: credentialsFor(fal),
+			continueOnFail: true,
+		});
+		expect(run.output()[0].json.error).toBe(`Timed out after 1 s while fetching the result of request ${id}`);
+		expect(run.durationMs).toBeLessThan(4000);
+	});
+
+	it('the accounting does not call a job billed that fal failed on its own (its stored 5xx with an error type)', async () => {
+		const { fal } = server;
+		fal.options.timing = (input) => (input.prompt === 'image #0' ? { queueMs: 0, runMs: 50 } : queuedFor(8000)());
+		fal.inject({ kind: 'result', status: 503, body: { detail: 'Runner disconnected', error_type: 'runner_disconnected' }, headers: { 'X-Fal-Error-Type': 'runner_disconnected' } });
+		const run = await runWorkflow({ parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }), credentials: credentialsFor(fal), items: items(2) });
+		const id = [...fal.jobs.values()].find((job) => job.input.prompt === 'image #0')!.id;
+		expect(run.error?.description).toContain(`- item 1, request ${id}: ended with an error at fal`);
 	});
 });
 

@@ -229,6 +229,11 @@ describe('readAll', () => {
 		['a size too small', 4],
 		['a size too large', 10],
 	])('reads the whole body with %s', async (_name, size) => {
-		expect((await readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', size)).toString()).toBe('abcdef');
+		expect((await readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', { expectedBytes: size, maxBytes: 100 })).toString()).toBe('abcdef');
+	});
+
+	it('refuses a body larger than its limit, announced or not, without reading it all', async () => {
+		await expect(readAll(bodyOf('abc'), undefined, 1000, 'test', { expectedBytes: 1e12, maxBytes: 100 })).rejects.toThrow('it is larger than 0 MB, more than the node reads');
+		await expect(readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', { maxBytes: 4 })).rejects.toThrow(/larger than/);
 	});
 });

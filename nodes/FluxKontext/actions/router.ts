@@ -39,7 +39,6 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	const cost = await estimateExecution(execution, items.length);
 	const limit = maxConcurrency(this);
 
-	let firstFailure: { error: unknown; itemIndex: number } | undefined;
 	const outputs = await mapWithConcurrency(
 		items.length,
 		limit,
@@ -49,14 +48,14 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				return { ...cost.annotate(await operation(execution, itemIndex), itemIndex), pairedItem: { item: itemIndex } };
 			} catch (error) {
 				if (this.continueOnFail()) return { json: failureJson(execution, error), pairedItem: { item: itemIndex } };
-				firstFailure ??= { error, itemIndex };
-				execution.halt();
+				execution.fail(asNodeError(this, error, itemIndex), itemIndex);
 				return undefined;
 			}
 		},
 		() => execution.halted,
 	);
-	if (firstFailure) throw execution.failure(asNodeError(this, firstFailure.error, firstFailure.itemIndex));
+	execution.reportStop();
+	if (execution.failed) throw execution.failure();
 	return [outputs.filter((item): item is INodeExecutionData => item !== undefined)];
 }
 

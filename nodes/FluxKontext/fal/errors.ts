@@ -111,6 +111,8 @@ export function falApiError(
 		itemIndex: context.itemIndex,
 	});
 	if (unknownSubmit) Object.assign(error, { mayHaveQueued: true });
+	// The job's own stored failure (or fal's start deadline): fal did not run or bill it.
+	if (isStartTimeout(answer) || (status >= 500 && errorType && context.operation === 'result')) Object.assign(error, { jobFailed: true });
 	return tagRequest(error, id);
 }
 
@@ -241,6 +243,11 @@ export function mayHaveQueuedJob(error: unknown): boolean {
 	return (error as { mayHaveQueued?: unknown } | undefined)?.mayHaveQueued === true;
 }
 
+/** Whether an error is a job's own failure at fal (its stored 5xx with an error type, or fal's start deadline): not billed. */
+export function jobFailedAtFal(error: unknown): boolean {
+	return (error as { jobFailed?: unknown } | undefined)?.jobFailed === true;
+}
+
 /** The request id an error belongs to, so that Continue On Fail can output it: no submitted job goes unseen. */
 export function requestIdOf(error: unknown): string | undefined {
 	const id = (error as { requestId?: unknown } | undefined)?.requestId;
@@ -357,10 +364,11 @@ function isStream(value: object): boolean {
 	return typeof (value as { pipe?: unknown }).pipe === 'function';
 }
 
-function safeHost(url: string): string {
+/** A URL's host for a message, or `fallback` when it is not a URL. */
+export function safeHost(url: string, fallback = 'the server'): string {
 	try {
 		return new URL(url).host;
 	} catch {
-		return 'the server';
+		return fallback;
 	}
 }

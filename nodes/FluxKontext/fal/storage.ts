@@ -6,7 +6,7 @@ import type { INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 
 import type { FalAnswer } from './errors';
-import { detailText, errorCode, redact, redactDeep } from './errors';
+import { detailText, errorCode, redact, redactDeep, safeHost } from './errors';
 
 /** fal's REST host, which serves the storage API (same `Key` token as the queue); the Storage URL when empty and the Base URL is fal's (serviceUrlFor). */
 export const FAL_STORAGE_URL = 'https://rest.fal.ai';
@@ -44,7 +44,7 @@ export function uploadError(
 	context: { step: UploadStep; url: string; file: string; itemIndex: number; secrets: string[]; part?: number; stopped?: boolean },
 	failure: { answer: FalAnswer } | { error: unknown },
 ): NodeApiError {
-	const host = hostOf(context.url);
+	const host = safeHost(context.url, 'the storage host');
 	const step = context.step === 'part' ? `sending part ${context.part}` : STEP_TEXT[context.step];
 	let what: string;
 	let hint: string;
@@ -84,12 +84,4 @@ export function uploadError(
 		...(httpCode ? { httpCode } : {}),
 		itemIndex: context.itemIndex,
 	});
-}
-
-function hostOf(url: string): string {
-	try {
-		return new URL(url).host;
-	} catch {
-		return 'the storage host';
-	}
 }

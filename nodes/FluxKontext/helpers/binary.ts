@@ -1,6 +1,7 @@
 import type { IBinaryData, IBinaryKeyData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import type { CallOptions, FalClient } from '../transport';
+import { anySignal } from '../transport/signals';
 import { ACCEPTED_IMAGE_TYPES } from '../fal/constants';
 import type { ImageProblem } from '../fal/errors';
 import { bodyGist, failureWords, headerValue, shortJson } from '../fal/errors';
@@ -188,49 +189,53 @@ export async function imagesToBinary(
 	ctx: IExecuteFunctions,
 	client: FalClient,
 	images: unknown[],
-	options: CallOptions & { prefix: string },
+	itemOptions: CallOptions & { prefix: string },
 ): Promise<IBinaryKeyData> {
-	const entries = await Promise.all(
-		images.map(async (image, index): Promise<[string, IBinaryData]> => {
-			const fail = (problem: string, more: Pick<ImageProblem, 'url' | 'httpCode'> = {}) =>
-				client.imageFailed({ index, count: images.length, problem, ...more }, options);
-			const entry = (image && typeof image === 'object' ? image : {}) as IDataObject;
-			const url = typeof entry.url === 'string' ? entry.url.trim() : '';
-			let content: Buffer;
-			let mimeType: string | undefined;
-			if (url === '') {
-				throw fail(`has no URL (it holds ${shortJson(image)})`);
-			} else if (url.startsWith('data:')) {
-				const decoded = decodeDataUri(url);
-				if (!decoded) throw fail('is a malformed data URI');
-				mimeType = sniffImageType(decoded.data);
-				if (!mimeType) throw fail(`is a data URI that holds no image (declared ${decoded.mimeType}, ${decoded.data.length} bytes)`);
-				content = decoded.data;
-			} else if (!parseHttpUrl(url) || !/^https?:\/\//i.test(url)) {
-				throw fail(`has a URL that is not an absolute http(s) URL: "${shorten(url)}"`);
-			} else {
-				// An interruption (Stop, halt, Timeout) passes through in its own words; any other failure is this image's.
-				const answer = await client.download(url, options).catch((error: unknown) => {
-					throw options.signal?.aborted ? error : fail(failureWords(error), { url });
-				});
-				content = answer.body as Buffer;
-				const served = headerValue(answer.headers, 'content-type')?.split(';')[0].trim() || 'no content type';
-				const gist = bodyGist(content, served);
-				if (answer.statusCode < 200 || answer.statusCode >= 300) {
-					throw fail(`answered ${answer.statusCode}${gist ? `: ${gist}` : ` (${served})`}`, { url, httpCode: answer.statusCode });
-				}
-				mimeType = sniffImageType(content);
-				if (!mimeType) {
-					const what = content.length ? `${served}${gist ? ` ("${gist}")` : ''}` : 'an empty body';
-					throw fail(`answered ${answer.statusCode} with ${what}, not an image`, { url, httpCode: answer.statusCode });
-				}
+	// One image failing fails the item: the other downloads stop too rather than run on unseen.
+	const siblings = new AbortController();
+	const options = { ...itemOptions, signal: anySignal(itemOptions.signal, siblings.signal) };
+	const downloads = images.map(async (image, index) => await imageToBinary(image, index));
+	for (const download of downloads) download.catch((error: unknown) => siblings.abort(error));
+	return Object.fromEntries(await Promise.all(downloads));
+
+	async function imageToBinary(image: unknown, index: number): Promise<[string, IBinaryData]> {
+		const fail = (problem: string, more: Pick<ImageProblem, 'url' | 'httpCode'> = {}) =>
+			client.imageFailed({ index, count: images.length, problem, ...more }, options);
+		const entry = (image && typeof image === 'object' ? image : {}) as IDataObject;
+		const url = typeof entry.url === 'string' ? entry.url.trim() : '';
+		let content: Buffer;
+		let mimeType: string | undefined;
+		if (url === '') {
+			throw fail(`has no URL (it holds ${shortJson(image)})`);
+		} else if (url.startsWith('data:')) {
+			const decoded = decodeDataUri(url);
+			if (!decoded) throw fail('is a malformed data URI');
+			mimeType = sniffImageType(decoded.data);
+			if (!mimeType) throw fail(`is a data URI that holds no image (declared ${decoded.mimeType}, ${decoded.data.length} bytes)`);
+			content = decoded.data;
+		} else if (!parseHttpUrl(url) || !/^https?:\/\//i.test(url)) {
+			throw fail(`has a URL that is not an absolute http(s) URL: "${shorten(url)}"`);
+		} else {
+			// An interruption (Stop, halt, Timeout) passes through in its own words; any other failure is this image's.
+			const answer = await client.download(url, options).catch((error: unknown) => {
+				throw options.signal?.aborted ? error : fail(failureWords(error), { url });
+			});
+			content = answer.body as Buffer;
+			const served = headerValue(answer.headers, 'content-type')?.split(';')[0].trim() || 'no content type';
+			const gist = bodyGist(content, served);
+			if (answer.statusCode < 200 || answer.statusCode >= 300) {
+				throw fail(`answered ${answer.statusCode}${gist ? `: ${gist}` : ` (${served})`}`, { url, httpCode: answer.statusCode });
 			}
-			const fileName = typeof entry.file_name === 'string' && entry.file_name ? entry.file_name : defaultFileName(options.requestId, index, mimeType);
-			const binary = await ctx.helpers.prepareBinaryData(content, fileName, mimeType);
-			return [binaryKey(options.prefix, index), binary];
-		}),
-	);
-	return Object.fromEntries(entries);
+			mimeType = sniffImageType(content);
+			if (!mimeType) {
+				const what = content.length ? `${served}${gist ? ` ("${gist}")` : ''}` : 'an empty body';
+				throw fail(`answered ${answer.statusCode} with ${what}, not an image`, { url, httpCode: answer.statusCode });
+			}
+		}
+		const fileName = typeof entry.file_name === 'string' && entry.file_name ? entry.file_name : defaultFileName(options.requestId, index, mimeType);
+		const binary = await ctx.helpers.prepareBinaryData(content, fileName, mimeType);
+		return [binaryKey(options.prefix, index), binary];
+	}
 }
 
 function defaultFileName(requestId: string | undefined, index: number, mimeType: string): string {

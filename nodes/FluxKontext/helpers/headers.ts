@@ -2,6 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { FAL_HEADERS, QUEUE_PRIORITIES } from '../fal/constants';
 import type { InputChecker } from './validation';
+import { isSet } from './validation';
 
 /**
  * fal's optional request headers from the `options` collection, checked: only the options the user set, so that
@@ -9,7 +10,7 @@ import type { InputChecker } from './validation';
  */
 export function requestHeaders(check: InputChecker, options: IDataObject): Record<string, string> {
 	const headers: Record<string, string> = {};
-	const set = (key: string) => options[key] !== undefined && options[key] !== null && options[key] !== '';
+	const set = (key: string) => isSet(options, key);
 	if (set('startTimeout')) {
 		const seconds = check.number('Start Timeout', options.startTimeout, {});
 		// fal's clients refuse 1 s and less.

@@ -116,10 +116,15 @@ export function splitImageUrls(text: string): string[] {
 		.filter(Boolean);
 }
 
+/** Whether the user set an option (an added option left empty, or an expression that yields nothing, is unset). */
+export function isSet(options: IDataObject, key: string): boolean {
+	return options[key] !== undefined && options[key] !== null && options[key] !== '';
+}
+
 /** The model input from the node's `options` collection: fal's field names, only the fields the user set. */
 export function modelOptions(check: InputChecker, options: IDataObject): IDataObject {
 	const input: IDataObject = {};
-	const set = (key: string) => options[key] !== undefined && options[key] !== null && options[key] !== '';
+	const set = (key: string) => isSet(options, key);
 	if (set('guidanceScale')) input.guidance_scale = check.number('Guidance Scale', options.guidanceScale, LIMITS.guidanceScale);
 	if (set('numImages')) input.num_images = check.number('Number of Images', options.numImages, { ...LIMITS.numImages, integer: true });
 	if (set('outputFormat')) input.output_format = check.oneOf('Output Format', options.outputFormat, OUTPUT_FORMATS);

@@ -45,9 +45,27 @@ export class Execution {
 		return !!this.stop?.aborted;
 	}
 
-	/** Stops the other items: those waiting cancel their jobs, those submitting cancel what they submitted, the rest never submit. */
-	halt(): void {
+	/** The item failure that halted the execution: the node fails with it. */
+	private cause: { error: NodeApiError | NodeOperationError; itemIndex: number } | undefined;
+
+	/**
+	 * An item fails without Continue On Fail: the first such failure is the node's, and it halts the other items
+	 * (those waiting cancel their jobs, those submitting cancel what they submitted, the rest never submit). Called
+	 * as early as the failure is known, before its own cancel goes out, so that nothing more is submitted meanwhile.
+	 */
+	fail(error: NodeApiError | NodeOperationError, itemIndex: number): void {
+		this.cause ??= { error, itemIndex };
 		this.halter.abort(new Error('another item failed'));
+	}
+
+	/** Whether an item failed without Continue On Fail. */
+	get failed(): boolean {
+		return this.cause !== undefined;
+	}
+
+	/** Whether this execution submitted the job (Get Result follows jobs submitted elsewhere: never cancelled on Stop or the halt). */
+	owns(requestId: string): boolean {
+		return this.ledger.has(requestId);
 	}
 
 	/** Why a signal derived from `interrupt` and an item's Timeout aborted. */
@@ -58,15 +76,21 @@ export class Execution {
 
 	/**
 	 * The error the node fails with: the first item's, its description completed with every job this execution
-	 * submitted and what became of it. After a Stop, n8n no longer shows the node's error, so it goes to the log.
+	 * submitted and what became of it.
 	 */
-	failure(error: NodeApiError | NodeOperationError): NodeApiError | NodeOperationError {
-		if (this.ledger.size > 0) {
-			const accounting = this.client.redact(this.ledger.describe());
-			error.description = [error.description, accounting].filter(Boolean).join('\n\n');
-			if (this.stopped) this.ctx.logger.warn(`FLUX Kontext: the execution was stopped. ${accounting}`);
-		}
+	failure(): NodeApiError | NodeOperationError {
+		const { error } = this.cause ?? { error: new NodeOperationError(this.ctx.getNode(), 'The execution was stopped') };
+		if (this.ledger.size > 0) error.description = [error.description, this.accounting()].filter(Boolean).join('\n\n');
 		return error;
+	}
+
+	/** After a Stop, n8n shows neither the node's error nor its output: the accounting goes to n8n's log. */
+	reportStop(): void {
+		if (this.stopped && this.ledger.size > 0) this.ctx.logger.warn(`FLUX Kontext: the execution was stopped. ${this.accounting()}`);
+	}
+
+	private accounting(): string {
+		return this.client.redact(this.ledger.describe());
 	}
 }
 

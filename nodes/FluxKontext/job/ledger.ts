@@ -69,6 +69,10 @@ export class Ledger {
 		if (entry) entry.fate = fate;
 	}
 
+	has(requestId: string): boolean {
+		return this.entries.has(requestId);
+	}
+
 	get size(): number {
 		return this.entries.size;
 	}

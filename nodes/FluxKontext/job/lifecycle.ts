@@ -6,7 +6,7 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { detailText, mayHaveQueuedJob, requestIdOf } from '../fal/errors';
+import { detailText, jobFailedAtFal, mayHaveQueuedJob, requestIdOf } from '../fal/errors';
 import { urlsFromSubmit } from '../fal/urls';
 import type { CallOptions } from '../transport';
 import { anySignal, startDeadline } from '../transport/signals';
@@ -29,16 +29,20 @@ export interface JobRequest {
 }
 
 /**
- * Queues a paid job and returns its handle. Nothing is submitted once the execution is halted. A submit in
- * flight is not interrupted (its answer carries the request id that lets the job be cancelled): if the halt
- * came meanwhile, the job is cancelled as soon as its id arrives.
+ * Queues a paid job and returns its handle. Nothing is submitted once the execution is halted, nor retried
+ * after it (a submit waiting out a 429 gives up). A submit in flight is not interrupted (its answer carries the
+ * request id that lets the job be cancelled): if the halt came meanwhile, the job is cancelled as soon as its id
+ * arrives.
  */
 export async function submitJob(execution: Execution, itemIndex: number, request: JobRequest): Promise<JobHandle> {
 	if (execution.halted) throw notSubmitted(execution, itemIndex);
 	let handle: JobHandle;
 	try {
-		handle = handleFrom(execution, await execution.client.submit(request.endpoint, request.input, request.webhookUrl, { itemIndex }, request.headers), itemIndex);
+		const answer = await execution.client.submit(request.endpoint, request.input, request.webhookUrl, { itemIndex, gate: execution.interrupt }, request.headers);
+		handle = handleFrom(execution, answer, itemIndex);
 	} catch (error) {
+		// The gate closed between attempts: the last answer proved nothing was queued (429, connection refused).
+		if (execution.halted && !(error instanceof NodeApiError) && !(error instanceof NodeOperationError)) throw notSubmitted(execution, itemIndex);
 		const failure = asNodeError(execution.ctx, error, itemIndex);
 		if (mayHaveQueuedJob(failure)) execution.ledger.addUncertain(itemIndex, requestIdOf(failure), failure.message);
 		throw failure;
@@ -54,7 +58,8 @@ export async function submitJob(execution: Execution, itemIndex: number, request
 /**
  * Follows a job to its end and returns the finished item: fal's result and the images as binary data. The
  * item's Timeout bounds all of it; at the Timeout, On Timeout decides. Stop and the batch halt cancel a job
- * still under way; a finished one is left as it is (billed, its result kept by fal for about an hour).
+ * this execution submitted that is still under way (never one it was only asked about: Get Result); a finished
+ * one is left as it is (billed, its result kept by fal for about an hour).
  */
 export async function finishJob(execution: Execution, handle: JobHandle, itemIndex: number, controls: RunControls): Promise<INodeExecutionData> {
 	const requestId = handle.request_id;
@@ -76,14 +81,48 @@ export async function finishJob(execution: Execution, handle: JobHandle, itemInd
 		// A job that ended in failure is reported as such, even if an interruption came while reading why.
 		if (signal.aborted && phase !== 'ended') return await interrupted(execution, execution.interruption(), phase, handle, last, itemIndex, controls);
 		const failure = tagJob(asNodeError(execution.ctx, error, itemIndex), handle);
-		if (phase === 'waiting') {
-			// The node lost track of a job still under way. If the run is failing, do not leave it running unseen.
-			if (execution.ctx.continueOnFail()) execution.ledger.settle(requestId, { state: 'leftRunning', reason: failure.message });
-			else failure.description = `${failure.description ?? ''} Meanwhile, ${cancelOutcomeText(await cancelJob(execution, handle, itemIndex))}.`.trim();
-		} else {
-			execution.ledger.settle(requestId, phase === 'finished' ? { state: 'finished' } : { state: 'failed', reason: failure.message });
-		}
+		if (phase === 'waiting') await lostTrack(execution, failure, handle, itemIndex);
+		else execution.ledger.settle(requestId, phase === 'finished' && !jobFailedAtFal(failure) ? { state: 'finished' } : { state: 'failed', reason: failure.message });
 		throw failure;
+	} finally {
+		timeout.clear();
+	}
+}
+
+/**
+ * The node could not follow a job to its end (its status could not be read): say that the job may still run and
+ * be billed, never that it is gone. If the run is failing and the job is this execution's, halt the other items
+ * first, then cancel it rather than leave it running unseen.
+ */
+async function lostTrack(execution: Execution, failure: NodeApiError | NodeOperationError, handle: JobHandle, itemIndex: number): Promise<void> {
+	const requestId = handle.request_id;
+	failure.message = `Lost track of request ${requestId} while waiting for it: ${failure.message}`;
+	failure.description = `The job may still be queued or running at fal, and be billed: check it with Get Status and this request id (or in fal's request list) before running the item again.`;
+	if (execution.owns(requestId) && !execution.ctx.continueOnFail()) {
+		execution.fail(failure, itemIndex);
+		failure.description += ` Meanwhile, ${cancelOutcomeText(await cancelJob(execution, handle, itemIndex))}.`;
+	} else {
+		execution.ledger.settle(requestId, { state: 'leftRunning', reason: failure.message });
+	}
+}
+
+/**
+ * Get Result without waiting: the result and images of a job now, within the item's Timeout; Stop and the
+ * halt end it at once.
+ */
+export async function fetchResult(execution: Execution, handle: JobHandle, itemIndex: number, controls: RunControls): Promise<INodeExecutionData> {
+	const timeout = startDeadline(controls.timeoutMs, 'Timeout');
+	const signal = anySignal(execution.interrupt, timeout.signal);
+	try {
+		return await resultItem(execution, handle, itemIndex, controls, signal);
+	} catch (error) {
+		if (!signal.aborted) throw tagJob(asNodeError(execution.ctx, error, itemIndex), handle);
+		const reason = execution.interruption();
+		const why = reason === 'timeout' ? `Timed out after ${controls.timeoutMs / 1000} s` : WHY[reason];
+		throw tagJob(
+			interruptedError(execution, `${why} while fetching the result of request ${handle.request_id}`, itemIndex, 'Fetch it again with Get Result (fal keeps results about an hour), or raise the Timeout option.'),
+			handle,
+		);
 	} finally {
 		timeout.clear();
 	}
@@ -190,9 +229,20 @@ async function interrupted(
 			handle,
 		);
 	}
-	// Stopped, another item failed, or On Timeout = cancel: do not leave the job running unseen.
-	const outcome = await cancelJob(execution, handle, itemIndex);
-	throw tagJob(interruptedError(execution, `${why} waiting for request ${requestId}; ${cancelOutcomeText(outcome)}`, itemIndex), handle);
+	if (reason !== 'timeout' && !execution.owns(requestId)) {
+		// Get Result of a job submitted elsewhere: Stop or the halt end the wait, not the job.
+		throw tagJob(
+			interruptedError(execution, `${why} waiting for request ${requestId}; the job was left running at fal (this execution did not submit it)`, itemIndex,
+				`Fetch it later with Resource "Request" > Get Result and request id ${requestId}.`),
+			handle,
+		);
+	}
+	// Stopped, another item failed, or On Timeout = cancel: do not leave the job running unseen. An item that
+	// will fail halts the others first, so that nothing more is submitted while its cancel is under way.
+	const failure = tagJob(interruptedError(execution, `${why} waiting for request ${requestId}`, itemIndex), handle);
+	if (reason === 'timeout' && !execution.ctx.continueOnFail()) execution.fail(failure, itemIndex);
+	failure.message += `; ${cancelOutcomeText(await cancelJob(execution, handle, itemIndex))}`;
+	throw failure;
 }
 
 function interruptedError(execution: Execution, message: string, itemIndex: number, description?: string): NodeOperationError {

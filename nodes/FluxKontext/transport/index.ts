@@ -40,12 +40,18 @@ export const DEADLINES_MS: Record<Operation, number> = {
 	// Prices are a nicety with a fallback: a Platform API that does not answer soon must not hold up the run.
 	pricing: 10_000,
 	initiate: 30_000,
-	// The whole PUT of up to 90 MB (or one 10 MB part), at a few Mbit/s of upload.
-	upload: 300_000,
+	// A PUT's base; it grows with the bytes sent (UPLOAD_MIN_BYTES_PER_S), as a PUT's answer comes after its body.
+	upload: 60_000,
 };
+
+/** The slowest upload link a PUT is given time for: 256 kB/s (a 90 MB file: 60 s + about 6 minutes). */
+export const UPLOAD_MIN_BYTES_PER_S = 256_000;
 
 /** Longest silence inside a body: a download between bytes, a status stream between events or pings. */
 export const IDLE_MS = { download: 30_000, stream: 45_000 } as const;
+
+/** The largest image the node downloads (it is read into memory before n8n stores it): far above any Kontext output. */
+export const MAX_IMAGE_BYTES = 256_000_000;
 
 export interface CallOptions {
 	itemIndex: number;
@@ -56,6 +62,14 @@ export interface CallOptions {
 	 * interrupt a call (a cancel after Stop must still go out; a submit in flight must return its request id).
 	 */
 	signal?: AbortSignal;
+	/**
+	 * Checked before each attempt and ends the back-off between attempts, but never touches an attempt in flight:
+	 * a submit passes the execution's interrupt here, so that after Stop or the halt it sends nothing more, yet an
+	 * answer already on its way (and the request id in it) is not lost.
+	 */
+	gate?: AbortSignal;
+	/** This exchange's deadline, instead of its operation's (an upload's grows with its size). */
+	deadlineMs?: number;
 }
 
 export interface StreamAnswer {
@@ -142,7 +156,9 @@ export class FalClient {
 		headers: Record<string, string>,
 		options: CallOptions,
 	): Promise<FalAnswer> {
-		return await this.withRetries('read', 'upload', url, options, async (signal) => {
+		const bytes = Number(headerValue(headers, 'content-length'));
+		const deadlineMs = DEADLINES_MS.upload + (Number.isFinite(bytes) && bytes > 0 ? Math.ceil((bytes / UPLOAD_MIN_BYTES_PER_S) * 1000) : 0);
+		return await this.withRetries('read', 'upload', url, { ...options, deadlineMs }, async (signal) => {
 			const content = await body();
 			try {
 				return (await this.ctx.helpers.httpRequest({
@@ -155,7 +171,7 @@ export class FalClient {
 					ignoreHttpStatusErrors: true,
 					disableFollowRedirect: true,
 					abortSignal: signal,
-					timeout: DEADLINES_MS.upload,
+					timeout: deadlineMs,
 				})) as FalAnswer;
 			} finally {
 				// A stream the request did not finish (refused early, or failed) must not keep its file open.
@@ -240,7 +256,10 @@ export class FalClient {
 	async download(url: string, options: CallOptions): Promise<FalAnswer & { body: Buffer | unknown }> {
 		const read = async (answer: FalAnswer): Promise<FalAnswer> => ({
 			...answer,
-			body: await readAll(answer.body as ByteStream, options.signal, IDLE_MS.download, 'image download', Number(headerValue(answer.headers, 'content-length'))),
+			body: await readAll(answer.body as ByteStream, options.signal, IDLE_MS.download, 'image download', {
+				expectedBytes: Number(headerValue(answer.headers, 'content-length')),
+				maxBytes: MAX_IMAGE_BYTES,
+			}),
 		});
 		let current = url;
 		for (let hops = 0; sameOrigin(current, this.baseUrl); hops++) {
@@ -350,7 +369,6 @@ export class FalClient {
 		});
 	}
 
-	/** The origins the token may go to: the Base URL's, and the Platform API's when one applies. */
 	/**
 	 * Runs one HTTP exchange with the retry policy of its kind; returns the final answer, whatever its status.
 	 * Each attempt has its deadline (a stall counts as a failed attempt); `options.signal` ends everything at
@@ -364,9 +382,10 @@ export class FalClient {
 		send: (signal: AbortSignal) => Promise<FalAnswer>,
 	): Promise<FalAnswer> {
 		for (let attempt = 1; ; attempt++) {
+			options.gate?.throwIfAborted();
 			let answer: FalAnswer | undefined;
 			let failure: unknown;
-			const deadline = startDeadline(DEADLINES_MS[operation], operation);
+			const deadline = startDeadline(options.deadlineMs ?? DEADLINES_MS[operation], operation);
 			const signal = anySignal(options.signal, deadline.signal);
 			try {
 				answer = await abortable(send(signal), signal, discard);
@@ -375,7 +394,10 @@ export class FalClient {
 			} finally {
 				deadline.clear();
 			}
-			options.signal?.throwIfAborted();
+			if (options.signal?.aborted) {
+				discard(answer);
+				options.signal.throwIfAborted();
+			}
 			const code = failure === undefined ? undefined : errorCode(failure);
 			const retryable =
 				attempt <= DEFAULT_RETRY.retries &&
@@ -389,7 +411,7 @@ export class FalClient {
 			this.ctx.logger.debug(
 				`FLUX Kontext: retrying ${operation} in ${delay} ms (attempt ${attempt + 1}, ${answer ? `HTTP ${answer.statusCode}` : code})`,
 			);
-			await sleep(delay, options.signal);
+			await sleep(delay, anySignal(options.signal, options.gate));
 		}
 	}
 }

@@ -94,12 +94,26 @@ export async function* chunksOf(body: ByteStream, signal: AbortSignal | undefine
  * A whole response body, read with `chunksOf`'s bounds. With the size announced (Content-Length), the bytes are
  * copied into one buffer as they arrive, so a large image is held once, not twice (chunks, then their join).
  */
-export async function readAll(body: ByteStream, signal: AbortSignal | undefined, idleMs: number, what: string, expectedBytes?: number): Promise<Buffer> {
+export async function readAll(
+	body: ByteStream,
+	signal: AbortSignal | undefined,
+	idleMs: number,
+	what: string,
+	{ expectedBytes, maxBytes }: { expectedBytes?: number; maxBytes: number },
+): Promise<Buffer> {
+	const tooLarge = () => {
+		body.destroy();
+		return new Error(`it is larger than ${Math.round(maxBytes / 1e6)} MB, more than the node reads`);
+	};
+	if (expectedBytes !== undefined && expectedBytes > maxBytes) throw tooLarge();
 	const known = expectedBytes !== undefined && Number.isSafeInteger(expectedBytes) && expectedBytes > 0;
 	const whole = known ? Buffer.allocUnsafe(expectedBytes) : undefined;
 	const chunks: Buffer[] = [];
 	let filled = 0;
+	let total = 0;
 	for await (const chunk of chunksOf(body, signal, idleMs, what)) {
+		total += chunk.length;
+		if (total > maxBytes) throw tooLarge();
 		if (whole && chunks.length === 0 && filled + chunk.length <= whole.length) {
 			chunk.copy(whole, filled);
 			filled += chunk.length;

@@ -1,9 +1,7 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import type { Execution } from '../../job/execution';
-import { asNodeError } from '../../job/execution';
-import { tagJob } from '../../job/handle';
-import { finishJob, resultItem } from '../../job/lifecycle';
+import { fetchResult, finishJob } from '../../job/lifecycle';
 import { runControls } from '../../helpers/validation';
 import { requestOf } from './common';
 
@@ -18,9 +16,5 @@ export async function execute(execution: Execution, itemIndex: number): Promise<
 	if (check.boolean('Wait for Completion', ctx.getNodeParameter('waitForCompletion', itemIndex, true))) {
 		return await finishJob(execution, handle, itemIndex, controls);
 	}
-	try {
-		return await resultItem(execution, handle, itemIndex, controls);
-	} catch (error) {
-		throw tagJob(asNodeError(ctx, error, itemIndex), handle);
-	}
+	return await fetchResult(execution, handle, itemIndex, controls);
 }
