@@ -1,41 +1,61 @@
-// The rules n8n's verification scanner runs, set up the way n8n's own node CLI sets them up
-// (@n8n/node-cli's eslint config): @n8n/eslint-plugin-community-nodes (recommended) over everything,
-// eslint-plugin-n8n-nodes-base's community rules over package.json, its credential and node rules over those.
-import community from '@n8n/eslint-plugin-community-nodes';
-import tsParser from '@typescript-eslint/parser';
-import n8nNodesBase from 'eslint-plugin-n8n-nodes-base';
+// The configuration of n8n's own node CLI (@n8n/node-cli 0.48, `n8n-node lint`), block for block: @eslint/js,
+// typescript-eslint and import-x recommended plus n8n's community-node rules over the TypeScript,
+// eslint-plugin-n8n-nodes-base's community rules over package.json, its credential and node rules over those,
+// with the CLI's own exceptions. Only the ignores are ours (tests and scripts are not part of the package).
+import eslint from '@eslint/js';
+import { n8nCommunityNodesPlugin } from '@n8n/eslint-plugin-community-nodes';
+import { globalIgnores } from 'eslint/config';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importPlugin from 'eslint-plugin-import-x';
+import n8nNodesPlugin from 'eslint-plugin-n8n-nodes-base';
+import tseslint from 'typescript-eslint';
 
-export default [
-	{ ignores: ['dist/**', '.build/**', 'node_modules/**', 'test/**', 'scripts/**', 'examples/**', 'out/**', '*.js', '*.mjs'] },
+const communityNodesRecommended = n8nCommunityNodesPlugin.configs.recommended;
+
+export default tseslint.config(
+	globalIgnores(['dist', '.build', 'node_modules', 'test', 'scripts', 'examples', 'out', '*.js', '*.mjs']),
 	{
 		files: ['**/*.ts'],
-		languageOptions: { parser: tsParser, parserOptions: { sourceType: 'module' } },
-	},
-	{
-		files: ['package.json'],
-		languageOptions: { parser: tsParser, parserOptions: { extraFileExtensions: ['.json'] } },
-		plugins: { 'n8n-nodes-base': n8nNodesBase },
-		rules: { ...n8nNodesBase.configs.community.rules },
-	},
-	community.configs.recommended,
-	{
-		files: ['credentials/**/*.ts'],
-		plugins: { 'n8n-nodes-base': n8nNodesBase },
+		extends: [eslint.configs.recommended, tseslint.configs.recommended, communityNodesRecommended, importPlugin.configs['flat/recommended']],
 		rules: {
-			...n8nNodesBase.configs.credentials.rules,
-			// Same exception as n8n's node CLI: the rule wants a bare slug, community credentials link to a full URL.
-			'n8n-nodes-base/cred-class-field-documentation-url-miscased': 'off',
+			'prefer-spread': 'off',
+			'no-console': 'error',
 		},
 	},
 	{
-		files: ['nodes/**/*.ts'],
-		plugins: { 'n8n-nodes-base': n8nNodesBase },
+		plugins: { 'n8n-nodes-base': n8nNodesPlugin },
+		settings: {
+			'import-x/resolver-next': [createTypeScriptImportResolver()],
+		},
+	},
+	{
+		files: ['package.json'],
+		extends: [communityNodesRecommended],
 		rules: {
-			...n8nNodesBase.configs.nodes.rules,
-			// Same exceptions as n8n's node CLI: these predate NodeConnectionTypes and flag correct code.
+			...n8nNodesPlugin.configs.community.rules,
+		},
+		languageOptions: {
+			parser: tseslint.parser,
+			parserOptions: {
+				extraFileExtensions: ['.json'],
+			},
+		},
+	},
+	{
+		files: ['./credentials/**/*.ts'],
+		rules: {
+			...n8nNodesPlugin.configs.credentials.rules,
+			'n8n-nodes-base/cred-class-field-documentation-url-miscased': 'off',
+			'n8n-nodes-base/cred-class-field-type-options-password-missing': 'off',
+		},
+	},
+	{
+		files: ['./nodes/**/*.ts'],
+		rules: {
+			...n8nNodesPlugin.configs.nodes.rules,
 			'n8n-nodes-base/node-class-description-inputs-wrong-regular-node': 'off',
 			'n8n-nodes-base/node-class-description-outputs-wrong': 'off',
 			'n8n-nodes-base/node-param-type-options-max-value-present': 'off',
 		},
 	},
-];
+);
