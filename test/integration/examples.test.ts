@@ -35,6 +35,15 @@ const CORE_TYPES = new Set([
 	'@n8n/n8n-nodes-langchain.lmChatOpenAi',
 ]);
 
+/**
+ * Where Read/Write File may write in n8n 2.x by default (`~/.n8n-files`), as n8n's Docker image has it. The
+ * e2e run (scripts/e2e) gives n8n exactly this folder, so the examples run there as shipped.
+ */
+const N8N_FILES_FOLDER = '/home/node/.n8n-files';
+
+/** Environment variables n8n 2.x replaced (it logs the new name at start): old name → new name. */
+const REPLACED_ENV_VARS: Record<string, string> = { WEBHOOK_URL: 'N8N_WEBHOOK_URL' };
+
 /** Connection types n8n uses between these nodes. */
 const CONNECTION_TYPES = new Set(['main', 'ai_languageModel', 'ai_tool']);
 
@@ -250,6 +259,21 @@ describe.each(files)('examples/%s', (file) => {
 			if (ours(node)) expect(Object.keys(node.credentials ?? {})).toEqual([CREDENTIAL_TYPE]);
 		}
 		expect(JSON.stringify(example)).not.toMatch(/apiKey|Bearer |Key [A-Za-z0-9]{8}|sk-[A-Za-z0-9]{8}/);
+	});
+
+	it('writes files only straight into n8n\'s files folder, which exists (Read/Write File creates no folders)', () => {
+		for (const node of example.nodes.filter((n) => n.type === 'n8n-nodes-base.readWriteFile' && n.parameters.operation === 'write')) {
+			const fileName = String(node.parameters.fileName).replace(/^=/, '');
+			// The folder part is literal (no expression), and it is the files folder itself, not a sub-folder.
+			expect(path.posix.dirname(fileName)).toBe(N8N_FILES_FOLDER);
+		}
+	});
+
+	it('names no environment variable that n8n 2.x has replaced', () => {
+		const text = JSON.stringify(example);
+		for (const [old, current] of Object.entries(REPLACED_ENV_VARS)) {
+			expect({ old, found: new RegExp(`(?<![A-Z_])${old}(?![A-Z_])`).test(text), current }).toEqual({ old, found: false, current });
+		}
 	});
 
 	it('gives our node only parameters it has and shows, with allowed values, in a version it has', () => {
