@@ -1,47 +1,75 @@
 /**
- * What npm would publish, and what n8n needs to find in it. Runs `npm pack --dry-run` on the built package
- * (the test suite runs after `npm run build`).
+ * What npm would publish, and what n8n needs to find in it. The file list is the one `npm publish` builds in a
+ * fresh copy of the repository (tracked and new files, no dist/), with lifecycle scripts as the project's own
+ * npm config leaves them: `prepublishOnly` must build dist/ there, or npm would publish an empty package.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { Workflow, type INode } from 'n8n-workflow';
 
 import { credentialType, nodeDescription, REPO_ROOT } from '../support/engine';
 
 interface PackageJson {
 	name: string;
 	version: string;
+	main?: string;
 	license?: string;
 	keywords?: string[];
 	files?: string[];
 	dependencies?: Record<string, string>;
 	peerDependencies?: Record<string, string>;
-	n8n?: { n8nNodesApiVersion?: number; nodes?: string[]; credentials?: string[] };
+	n8n?: { n8nNodesApiVersion?: number; strict?: boolean; nodes?: string[]; credentials?: string[] };
 }
 
 const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as PackageJson;
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-/** The paths `npm pack` would put in the tarball (without its `package/` prefix). */
-function packedFiles(): string[] {
-	const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-	const stdout = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], {
-		cwd: REPO_ROOT,
-		encoding: 'utf8',
-		stdio: ['ignore', 'pipe', 'pipe'],
-		env: { ...process.env, npm_config_loglevel: 'error' },
-	});
-	// npm prints the JSON array; anything before it (a lifecycle banner) is not part of it.
-	const [result] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ name: string; version: string; files: Array<{ path: string }> }>;
-	expect(result.name).toBe(pkg.name);
-	expect(result.version).toBe(pkg.version);
-	return result.files.map((file) => file.path).sort();
+/** A copy of the repository as a fresh clone has it (plus uncommitted work), sharing node_modules. */
+function freshCopy(): string {
+	const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'flux-kontext-publish-'));
+	const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8' });
+	for (const file of listed.split('\0').filter(Boolean)) {
+		if (!fs.existsSync(path.join(REPO_ROOT, file))) continue; // deleted, not yet committed
+		fs.mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
+		fs.copyFileSync(path.join(REPO_ROOT, file), path.join(copy, file));
+	}
+	fs.symlinkSync(fs.realpathSync(path.join(REPO_ROOT, 'node_modules')), path.join(copy, 'node_modules'), 'dir');
+	return copy;
+}
+
+/** The paths `npm publish` would put in the tarball (without its `package/` prefix), from a fresh copy. */
+function publishedFiles(): string[] {
+	const copy = freshCopy();
+	try {
+		expect(fs.existsSync(path.join(copy, 'dist'))).toBe(false);
+		// The environment of `npm test` must not decide this: only the project's own npm config counts. (jest's
+		// NODE_ENV=test also puts eslint-plugin-n8n-nodes-base into its own test mode, which misnames files.)
+		const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_config_ignore_scripts|NODE_ENV)$/i.test(key)));
+		const stdout = execFileSync(npm, ['publish', '--dry-run', '--json'], {
+			cwd: copy,
+			encoding: 'utf8',
+			stdio: ['ignore', 'pipe', 'pipe'],
+			env: { ...env, npm_config_loglevel: 'error' },
+		});
+		// prepublishOnly's output comes first; the JSON object keyed by the package name closes stdout.
+		const json = JSON.parse(stdout.slice(stdout.lastIndexOf(`{\n  "${pkg.name}": {`))) as Record<string, { name: string; version: string; files: Array<{ path: string }> }>;
+		const result = json[pkg.name];
+		expect(result.name).toBe(pkg.name);
+		expect(result.version).toBe(pkg.version);
+		return result.files.map((file) => file.path).sort();
+	} finally {
+		fs.rmSync(copy, { recursive: true, force: true });
+	}
 }
 
 describe('the npm package', () => {
 	let files: string[];
 	beforeAll(() => {
-		files = packedFiles();
-	}, 60_000);
+		files = publishedFiles();
+	}, 240_000);
 
 	it('contains only the build output, the README, the LICENSE and package.json', () => {
 		const extra = files.filter((file) => !file.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(file));
@@ -80,14 +108,24 @@ describe('the npm package', () => {
 		expect(files).toContain('dist/nodes/FluxKontext/FluxKontext.node.json');
 	});
 
-	it('package.json: community node keyword, MIT, no runtime dependencies, n8n-workflow as peer, the n8n block', () => {
+	it('ships no source maps and no reference to one (the .ts sources are not shipped)', () => {
+		expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
+		for (const file of files.filter((f) => f.endsWith('.js'))) {
+			expect({ file, mapped: fs.readFileSync(path.join(REPO_ROOT, file), 'utf8').includes('sourceMappingURL') }).toEqual({ file, mapped: false });
+		}
+	});
+
+	it('package.json: community node keyword, MIT, no runtime dependencies, n8n-workflow as peer, strict n8n block, no main', () => {
 		expect(pkg.name).toBe('n8n-nodes-flux-kontext');
+		// n8n loads the files the n8n block names; a `main` naming a file that does not exist only misleads.
+		expect(pkg.main).toBeUndefined();
 		expect(pkg.keywords).toContain('n8n-community-node-package');
 		expect(pkg.license).toBe('MIT');
 		expect(pkg.dependencies).toBeUndefined();
 		expect(pkg.peerDependencies).toEqual({ 'n8n-workflow': '*' });
 		expect(pkg.n8n).toEqual({
 			n8nNodesApiVersion: 1,
+			strict: true,
 			credentials: ['dist/credentials/FluxKontextApi.credentials.js'],
 			nodes: ['dist/nodes/FluxKontext/FluxKontext.node.js'],
 		});
@@ -101,6 +139,21 @@ describe('the npm package', () => {
 });
 
 describe('what n8n shows of the node', () => {
+	it('the canvas subtitle is the operation\'s display name', async () => {
+		const description = await nodeDescription();
+		const subtitleOf = (parameters: Record<string, string>) => {
+			const node: INode = { id: '1', name: 'FLUX Kontext', type: 'n8n-nodes-flux-kontext.fluxKontext', typeVersion: 1, position: [0, 0], parameters };
+			const nodeTypes = { getByName: () => ({ description }), getByNameAndVersion: () => ({ description }), getKnownTypes: () => ({}) };
+			const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes: nodeTypes as never });
+			return workflow.expression.getSimpleParameterValue(node, description.subtitle as string, 'internal', {});
+		};
+		expect(subtitleOf({ resource: 'image', operation: 'edit' })).toBe('Edit');
+		expect(subtitleOf({ resource: 'image', operation: 'textToImage' })).toBe('Text to Image');
+		expect(subtitleOf({ resource: 'request', operation: 'getResult' })).toBe('Get Result');
+		expect(subtitleOf({ resource: 'request', operation: 'getStatus' })).toBe('Get Status');
+		expect(subtitleOf({ resource: 'request', operation: 'cancel' })).toBe('Cancel');
+	});
+
 	it('the codex file names the node, its categories and documentation links', () => {
 		const codex = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'dist/nodes/FluxKontext/FluxKontext.node.json'), 'utf8')) as {
 			node: string;
