@@ -1,4 +1,4 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import * as file from './actions/file';
@@ -6,6 +6,34 @@ import * as image from './actions/image';
 import * as request from './actions/request';
 import { route } from './actions/router';
 import { CREDENTIAL_NAME } from './fal/constants';
+import { assertSupportedCore } from './helpers/compat';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Resource',
+		name: 'resource',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Image', value: 'image', description: 'Edit an image, or create one from text' },
+			{ name: 'File', value: 'file', description: 'Upload an image to fal\'s storage once, and use its URL in any number of edits' },
+			{ name: 'Request', value: 'request', description: 'Follow up on a job submitted earlier: status, result, cancel' },
+		],
+		default: 'image',
+	},
+	...image.description,
+	...request.description,
+	...file.description,
+];
+
+/** The canvas subtitle: the chosen operation's display name ("Text to Image"), read off the operation lists. */
+function operationSubtitle(): string {
+	const names: Record<string, string> = {};
+	for (const property of properties.filter((p) => p.name === 'operation')) {
+		for (const option of property.options ?? []) if ('value' in option) names[String(option.value)] = option.name;
+	}
+	return `={{ ${JSON.stringify(names)}[$parameter["operation"]] }}`;
+}
 
 /**
  * FLUX.1 Kontext on fal.ai's queue: the description assembles each resource's fields (actions/<resource>/),
@@ -18,33 +46,18 @@ export class FluxKontext implements INodeType {
 		icon: { light: 'file:fluxKontext.svg', dark: 'file:fluxKontext.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
+		subtitle: operationSubtitle(),
 		description: 'Edit images and create images from text with FLUX.1 Kontext on fal.ai',
 		defaults: { name: 'FLUX Kontext' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: CREDENTIAL_NAME, required: true }],
-		properties: [
-			{
-				displayName: 'Resource',
-				name: 'resource',
-				type: 'options',
-				noDataExpression: true,
-				options: [
-					{ name: 'Image', value: 'image', description: 'Edit an image, or create one from text' },
-					{ name: 'File', value: 'file', description: 'Upload an image to fal\'s storage once, and use its URL in any number of edits' },
-					{ name: 'Request', value: 'request', description: 'Follow up on a job submitted earlier: status, result, cancel' },
-				],
-				default: 'image',
-			},
-			...image.description,
-			...request.description,
-			...file.description,
-		],
+		properties,
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		await assertSupportedCore(this);
 		return await route.call(this);
 	}
 }
