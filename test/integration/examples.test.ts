@@ -9,6 +9,9 @@ import * as path from 'node:path';
 import type { INode, INodeParameters, INodeProperties, INodeTypeDescription } from 'n8n-workflow';
 import { deepCopy, NodeHelpers } from 'n8n-workflow';
 
+// Where Read/Write File may write in n8n 2.x by default (`~/.n8n-files`) as n8n's Docker image has it; the e2e
+// run gives n8n exactly this folder, so the examples run there as shipped.
+import { N8N_FILES_FOLDER } from '../../scripts/e2e/lib/n8n';
 import { nodeDescription, REPO_ROOT, runWorkflow } from '../support/engine';
 import { credentialsFor, isPng, requestsOf, useFakeFal } from './setup';
 
@@ -34,12 +37,6 @@ const CORE_TYPES = new Set([
 	'@n8n/n8n-nodes-langchain.agent',
 	'@n8n/n8n-nodes-langchain.lmChatOpenAi',
 ]);
-
-/**
- * Where Read/Write File may write in n8n 2.x by default (`~/.n8n-files`), as n8n's Docker image has it. The
- * e2e run (scripts/e2e) gives n8n exactly this folder, so the examples run there as shipped.
- */
-const N8N_FILES_FOLDER = '/home/node/.n8n-files';
 
 /** Environment variables n8n 2.x replaced (it logs the new name at start): old name → new name. */
 const REPLACED_ENV_VARS: Record<string, string> = { WEBHOOK_URL: 'N8N_WEBHOOK_URL' };
