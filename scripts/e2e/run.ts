@@ -18,13 +18,12 @@ import { spawnSync } from 'node:child_process';
 import type { INodeTypeDescription } from 'n8n-workflow';
 
 import { FakeFal, VALID_TOKEN } from '../../test/support/fake-fal';
-import { findRepoRoot, NODE_TYPE, PACKAGE_NAME } from '../lib/repo';
+import { NODE_TYPE, PACKAGE_NAME } from '../lib/repo';
 import { FakeOpenAi } from './lib/fake-openai';
 import { errorOf, installN8n, outputOf, Rest, startInstance, type Execution, type Instance, type N8nInstall } from './lib/n8n';
 import { runToEnd, stopAll, stopAllOnExit, until } from './lib/processes';
+import { e2eCredentials, examples, nodeOf, ours, packPackage, REPO, withId, workflowIds, type WorkflowFile } from './lib/workflows';
 
-const REPO = findRepoRoot();
-const EXAMPLES_DIR = path.join(REPO, 'examples');
 const MODES = ['regular', 'queue'] as const;
 type Mode = (typeof MODES)[number];
 
@@ -33,27 +32,6 @@ const RUN_TIMEOUT_MS = 120_000;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const isPng = (data: Buffer) => data.subarray(0, 8).equals(PNG_SIGNATURE);
 
-interface WorkflowFile {
-	id?: string;
-	name: string;
-	nodes: Array<{ name: string; type: string; parameters: Record<string, unknown>; credentials?: Record<string, { id: string; name: string }> }>;
-	connections: Record<string, unknown>;
-	settings?: Record<string, unknown>;
-}
-
-const examples: Record<string, WorkflowFile> = Object.fromEntries(
-	fs
-		.readdirSync(EXAMPLES_DIR)
-		.filter((file) => file.endsWith('.json'))
-		.sort()
-		.map((file) => [file.replace(/\.json$/, ''), JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as WorkflowFile]),
-);
-const ours = (type: string) => type === NODE_TYPE || type === `${NODE_TYPE}Tool`;
-const nodeOf = (workflow: WorkflowFile, predicate: (node: WorkflowFile['nodes'][number]) => boolean) => {
-	const node = workflow.nodes.find(predicate);
-	if (!node) throw new Error(`${workflow.name}: no such node`);
-	return node;
-};
 const triggerOf = (workflow: WorkflowFile) => nodeOf(workflow, (node) => /trigger$/i.test(node.type)).name;
 const promptOf = (workflow: WorkflowFile) => String(nodeOf(workflow, (node) => ours(node.type)).parameters.prompt);
 
@@ -82,14 +60,6 @@ const own = {
 		{ name: 'Get Result', parameters: { resource: 'request', operation: 'getResult' } },
 	]),
 };
-
-/** Imported copies get an id (n8n 2.41's import:workflow needs one); nothing else changes. */
-const workflowIds = new Map<string, string>();
-function withId(key: string, workflow: WorkflowFile): WorkflowFile {
-	const id = `e2e${key.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 16).padEnd(16, '0');
-	workflowIds.set(key, id);
-	return { ...workflow, id };
-}
 
 /** A log line about this package: its installed files, its name as n8n's loader says it, its node or credential type. */
 const ABOUT_THE_PACKAGE = new RegExp(`nodes/node_modules/${PACKAGE_NAME}|${PACKAGE_NAME}[.\\s]|fluxKontext`);
@@ -306,19 +276,10 @@ function ensureRedis(): void {
 	runToEnd('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], { timeoutMs: 900_000 });
 }
 
-function pack(runRoot: string): string {
-	const out = runToEnd('npm', ['pack', '--json', '--pack-destination', runRoot], { cwd: REPO });
-	const [result] = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string }>;
-	return path.join(runRoot, result.filename);
-}
-
 async function runMode(mode: Mode, install: N8nInstall, tarball: string, runRoot: string, fal: FakeFal, openAi: FakeOpenAi, description: INodeTypeDescription): Promise<void> {
 	const started = Date.now();
 	const runDir = path.join(runRoot, mode);
-	const credentials = [
-		{ id: 'e2eFluxCred00001', name: 'FLUX Kontext account', type: 'fluxKontextApi', data: { apiKey: VALID_TOKEN, baseUrl: fal.url, authScheme: 'auto' } },
-		{ id: 'e2eOpenAiCred001', name: 'OpenAI account', type: 'openAiApi', data: { apiKey: 'sk-e2e-fake-key', url: openAi.url } },
-	];
+	const credentials = e2eCredentials(fal.url, openAi.url);
 	const workflows = [...Object.entries(examples), ...Object.entries(own)].map(([key, workflow]) => withId(key, workflow));
 	let n8n: Instance;
 	try {
@@ -361,7 +322,7 @@ async function main(): Promise<void> {
 	const install = installN8n(REPO);
 	console.log(`e2e: n8n ${install.version} ready in ${Math.round((Date.now() - started) / 1000)} s (${install.dir})`);
 	if (modes.includes('queue')) ensureRedis();
-	const tarball = pack(runRoot);
+	const tarball = packPackage(runRoot);
 
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const { FluxKontext } = require(path.join(REPO, 'dist/nodes/FluxKontext/FluxKontext.node.js')) as { FluxKontext: new () => { description: INodeTypeDescription } };
