@@ -6,7 +6,7 @@
  *
  *   node .build/scripts/e2e/run.js [regular|queue ...]     (default: both modes)
  *
- * One line per check (`ok`, `FAIL`, `skip`), then a closing `N passed, N failed` line; exit code 1 on a failure.
+ * One line per check (`ok` or `FAIL`), then a closing `N passed, N failed` line; exit code 1 on a failure.
  * Every process it starts is stopped at the end, on failure and on Ctrl-C. Needs root (mount namespaces) and,
  * for queue mode, Debian's redis-server (installed with apt-get when missing).
  */
@@ -15,12 +15,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-import type { INodeTypeDescription } from 'n8n-workflow';
-
 import { FakeFal, VALID_TOKEN } from '../../test/support/fake-fal';
 import { NODE_TYPE, PACKAGE_NAME } from '../lib/repo';
 import { FakeOpenAi } from './lib/fake-openai';
-import { errorOf, installN8n, outputOf, Rest, startInstance, type Execution, type Instance, type N8nInstall } from './lib/n8n';
+import { errorOf, installN8n, outputOf, Rest, startInstance, type Execution, type Instance, type N8nInstall, type OutputItem } from './lib/n8n';
 import { runToEnd, stopAll, stopAllOnExit, until } from './lib/processes';
 import { e2eCredentials, examples, nodeOf, ours, packPackage, REPO, withId, workflowIds, type WorkflowFile } from './lib/workflows';
 
@@ -73,7 +71,7 @@ const TOOL_ARGUMENTS = { prompt: 'A retro travel poster of a cat astronaut float
 // ---------------------------------------------------------------------------------------------
 
 interface Outcome {
-	status: 'ok' | 'FAIL' | 'skip';
+	status: 'ok' | 'FAIL';
 	name: string;
 	detail?: string;
 }
@@ -89,11 +87,9 @@ async function check(name: string, body: () => Promise<string | void>): Promise<
 		const detail = await body();
 		report({ status: 'ok', name, detail: detail || undefined });
 	} catch (error) {
-		if (error instanceof Skip) report({ status: 'skip', name, detail: error.message });
-		else report({ status: 'FAIL', name, detail: (error as Error).message.split('\n').slice(0, 6).join(' | ') });
+		report({ status: 'FAIL', name, detail: (error as Error).message.split('\n').slice(0, 6).join(' | ') });
 	}
 }
-class Skip extends Error {}
 
 function assert(condition: unknown, message: string): asserts condition {
 	if (!condition) throw new Error(message);
@@ -102,12 +98,10 @@ function assert(condition: unknown, message: string): asserts condition {
 // ---------------------------------------------------------------------------------------------
 
 interface Context {
-	mode: Mode;
 	n8n: Instance;
 	rest: Rest;
 	fal: FakeFal;
 	openAi: FakeOpenAi;
-	description: INodeTypeDescription;
 }
 
 async function runExample(ctx: Context, key: string, triggerData?: unknown): Promise<Execution> {
@@ -122,6 +116,16 @@ async function falImage(url: unknown): Promise<Buffer> {
 	const response = await fetch(String(url), { signal: AbortSignal.timeout(30_000) });
 	assert(response.ok, `fal's CDN answered ${response.status} for ${String(url)}`);
 	return Buffer.from(await response.arrayBuffer());
+}
+
+/** The image an output item holds as binary data (read back from n8n) is the one fal made; its size. */
+async function holdsFalImage(rest: Rest, item: OutputItem): Promise<number> {
+	const entry = item.binary?.data;
+	assert(entry, `no binary data in the output: ${JSON.stringify(item.json).slice(0, 200)}`);
+	const bytes = await rest.binary(entry);
+	const made = await falImage((item.json.images as Array<{ url: string }> | undefined)?.[0]?.url);
+	assert(bytes.equals(made), `the binary (${entry.mimeType}, ${bytes.length} bytes) is not the image fal made (${made.length} bytes)`);
+	return bytes.length;
 }
 
 const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
@@ -159,11 +163,8 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 			const [item] = outputOf(execution, node.name);
 			const job = ctx.fal.jobs.get(String(item.json.request_id));
 			assert(job?.input.image_url === node.parameters.imageUrl, `fal got ${JSON.stringify(job?.input)}`);
-			const binary = item.binary?.data;
-			assert(binary?.mimeType === 'image/png', `binary: ${JSON.stringify(binary)}`);
-			const bytes = await ctx.rest.binary(binary);
-			assert(isPng(bytes) && bytes.equals(await falImage((item.json.images as Array<{ url: string }>)[0].url)), 'the binary is not the image fal made');
-			return `${bytes.length} bytes of PNG`;
+			assert(item.binary?.data.mimeType === 'image/png', `binary: ${JSON.stringify(item.binary?.data)}`);
+			return `${await holdsFalImage(ctx.rest, item)} bytes of PNG`;
 		},
 	],
 	[
@@ -207,9 +208,7 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 			assert(execution.status === 'success', `execution ended ${execution.status}: ${errorOf(execution)}; webhook: ${JSON.stringify(delivery)}`);
 			assert(delivery?.url.startsWith(`${ctx.n8n.url}/webhook-waiting/${executionId}`), `webhook went to ${delivery?.url}`);
 			const getResult = nodeOf(example, (n) => ours(n.type) && n.parameters.operation === 'getResult');
-			const [item] = outputOf(execution, getResult.name);
-			const bytes = await ctx.rest.binary(item.binary!.data);
-			assert(isPng(bytes) || bytes[0] === 0xff, 'no image in Get Result\'s output');
+			await holdsFalImage(ctx.rest, outputOf(execution, getResult.name)[0]);
 			return `resumed by ${delivery.url.replace(/\?.*/, '?…')} (HTTP ${delivery.status})`;
 		},
 	],
@@ -246,11 +245,11 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 	[
 		'hand-off followed at once by Get Result returns the finished result',
 		async (ctx) => {
-			const waits = ctx.description.properties.some((p) => p.name === 'waitForCompletion' && p.displayOptions?.show?.operation?.includes('getResult'));
-			if (!waits) throw new Skip('Get Result has no Wait for Completion option yet (issue 10 item 4)');
 			const execution = await runExample(ctx, 'handoffThenGetResult');
 			const [item] = outputOf(execution, 'Get Result');
-			assert(item.binary?.data && isPng(await ctx.rest.binary(item.binary.data)), `no image: ${JSON.stringify(item.json).slice(0, 300)}`);
+			const job = ctx.fal.jobs.get(String(item.json.request_id));
+			assert(job?.input.prompt === HANDOFF_PROMPT, `Get Result answered for ${String(item.json.request_id)}`);
+			return `${await holdsFalImage(ctx.rest, item)} bytes, fetched ${ctx.fal.requests.filter((r) => r.kind === 'result').length} time(s)`;
 		},
 	],
 	[
@@ -276,7 +275,7 @@ function ensureRedis(): void {
 	runToEnd('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], { timeoutMs: 900_000 });
 }
 
-async function runMode(mode: Mode, install: N8nInstall, tarball: string, runRoot: string, fal: FakeFal, openAi: FakeOpenAi, description: INodeTypeDescription): Promise<void> {
+async function runMode(mode: Mode, install: N8nInstall, tarball: string, runRoot: string, fal: FakeFal, openAi: FakeOpenAi): Promise<void> {
 	const started = Date.now();
 	const runDir = path.join(runRoot, mode);
 	const credentials = e2eCredentials(fal.url, openAi.url);
@@ -295,7 +294,7 @@ async function runMode(mode: Mode, install: N8nInstall, tarball: string, runRoot
 		for (const [name, body] of checks) {
 			fal.reset();
 			openAi.reset();
-			await check(`${mode}: ${name}`, () => body({ mode, n8n, rest, fal, openAi, description }));
+			await check(`${mode}: ${name}`, () => body({ n8n, rest, fal, openAi }));
 		}
 		if (n8n.worker) {
 			const worker = n8n.worker;
@@ -324,9 +323,6 @@ async function main(): Promise<void> {
 	if (modes.includes('queue')) ensureRedis();
 	const tarball = packPackage(runRoot);
 
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const { FluxKontext } = require(path.join(REPO, 'dist/nodes/FluxKontext/FluxKontext.node.js')) as { FluxKontext: new () => { description: INodeTypeDescription } };
-	const description = new FluxKontext().description;
 	const slow: Record<string, { queueMs: number; runMs: number }> = {
 		[STOP_PROMPT]: { queueMs: 10 * 60_000, runMs: 1000 },
 		[HANDOFF_PROMPT]: { queueMs: 500, runMs: 1500 },
@@ -336,7 +332,7 @@ async function main(): Promise<void> {
 	const fal = await FakeFal.start({ timing: (input) => slow[String(input.prompt)] ?? { queueMs: 50, runMs: 200 } });
 	const openAi = await FakeOpenAi.start(TOOL_ARGUMENTS);
 	try {
-		for (const mode of modes) await runMode(mode, install, tarball, runRoot, fal, openAi, description);
+		for (const mode of modes) await runMode(mode, install, tarball, runRoot, fal, openAi);
 	} finally {
 		await stopAll();
 		await fal.stop();
@@ -344,7 +340,6 @@ async function main(): Promise<void> {
 	}
 	const count = (status: Outcome['status']) => outcomes.filter((o) => o.status === status).length;
 	console.log(`e2e: wall time ${Math.round((Date.now() - started) / 1000)} s`);
-	if (count('skip')) console.log(`skipped: ${count('skip')}`);
 	console.log(`${count('ok')} passed, ${count('FAIL')} failed`);
 	process.exitCode = count('FAIL') || count('ok') === 0 ? 1 : 0;
 }
