@@ -1,6 +1,7 @@
 /**
  * Child processes of the e2e run: each in its own process group, its output kept in a log file and in
- * memory, and every one of them stopped when the run ends, fails or is interrupted (Ctrl-C, SIGTERM).
+ * memory, and every one of them stopped when the run ends, fails or is interrupted (Ctrl-C, SIGTERM). Should
+ * the run itself be killed outright (SIGKILL), the kernel kills them too (util-linux `setpriv --pdeathsig`).
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,7 +23,7 @@ const running = new Set<Proc>();
 /** Starts `command` in a process group of its own, logging to `logFile`. */
 export function start(name: string, command: string, args: string[], options: SpawnOptions & { logFile: string }): Proc {
 	const log = fs.createWriteStream(options.logFile, { flags: 'a' });
-	const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 	let text = '';
 	for (const stream of [child.stdout, child.stderr]) {
 		stream?.on('data', (chunk: Buffer) => {
