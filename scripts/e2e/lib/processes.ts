@@ -78,9 +78,11 @@ export async function stopAll(): Promise<void> {
 
 /** On Ctrl-C or SIGTERM: stop everything, then exit non-zero. On a plain exit: kill what is left at once. */
 export function stopAllOnExit(): void {
+	// A reader of our output that went away (a pipe closed by Ctrl-C) must not stop the clean-up.
+	for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 	for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 		process.once(signal, () => {
-			console.log(`\n${signal}: stopping every process this run started`);
+			process.stdout.write(`\n${signal}: stopping every process this run started\n`);
 			void stopAll().finally(() => process.exit(130));
 		});
 	}
