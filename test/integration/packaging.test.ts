@@ -152,6 +152,7 @@ describe('what n8n shows of the node', () => {
 		expect(subtitleOf({ resource: 'request', operation: 'getResult' })).toBe('Get Result');
 		expect(subtitleOf({ resource: 'request', operation: 'getStatus' })).toBe('Get Status');
 		expect(subtitleOf({ resource: 'request', operation: 'cancel' })).toBe('Cancel');
+		expect(subtitleOf({ resource: 'file', operation: 'upload' })).toBe('Upload');
 	});
 
 	it('the codex file names the node, its categories and documentation links', () => {
