@@ -152,7 +152,7 @@ function describeBytes(head: Buffer): string {
 	const text = head.subarray(0, 64).toString('latin1');
 	if (text.startsWith('%PDF')) return 'a PDF document';
 	if (/^\s*</.test(text)) return 'HTML or XML text';
-	if (/^[\x09\x0a\x0d\x20-\x7e]*$/.test(text)) return 'plain text';
+	if (/^[\t\n\r\x20-\x7e]*$/.test(text)) return 'plain text';
 	return 'an unknown format';
 }
 
