@@ -351,6 +351,17 @@ describe('what the review found', () => {
 		expect(item.json.request_id).toBe(id);
 	});
 
+	it('a token refused while a job is followed keeps its advice, and says the job may still run', async () => {
+		const { fal } = server;
+		fal.options.stream = '404';
+		fal.options.timing = queuedFor(8000);
+		fal.inject({ kind: 'status', status: 401, body: { detail: 'No user found for Key ID and Secret' } });
+		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
+		const [item] = run.output();
+		expect(item.json.error).toMatch(/^Lost track of request [0-9a-f-]{36} while waiting for it: fal rejected the token \(401 Unauthorized\)$/);
+		expect(item.json.description).toMatch(/^The job may still be queued or running at fal, and be billed: .* Check the API key in the FLUX Kontext credential/);
+	});
+
 	it('Get Result without waiting holds to its Timeout too', async () => {
 		const { fal } = server;
 		fal.options.timing = () => ({ queueMs: 0, runMs: 0 });

@@ -96,8 +96,10 @@ export async function finishJob(execution: Execution, handle: JobHandle, itemInd
  */
 async function lostTrack(execution: Execution, failure: NodeApiError | NodeOperationError, handle: JobHandle, itemIndex: number): Promise<void> {
 	const requestId = handle.request_id;
+	// A refused token's advice still holds; any other advice (run it again, submit it again) would risk paying twice.
+	const tokenAdvice = ['401', '403'].includes(String((failure as NodeApiError).httpCode)) ? ` ${failure.description ?? ''}` : '';
 	failure.message = `Lost track of request ${requestId} while waiting for it: ${failure.message}`;
-	failure.description = `The job may still be queued or running at fal, and be billed: check it with Get Status and this request id (or in fal's request list) before running the item again.`;
+	failure.description = `The job may still be queued or running at fal, and be billed: check it with Get Status and this request id (or in fal's request list) before running the item again.${tokenAdvice}`;
 	if (execution.owns(requestId) && !execution.ctx.continueOnFail()) {
 		execution.fail(failure, itemIndex);
 		failure.description += ` Meanwhile, ${cancelOutcomeText(await cancelJob(execution, handle, itemIndex))}.`;
