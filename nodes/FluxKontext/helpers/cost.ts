@@ -1,10 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { CREDENTIAL_NAME, endpointFor, LIMITS } from '../fal/constants';
+import { endpointFor, LIMITS } from '../fal/constants';
 import { detailText } from '../fal/errors';
 import type { Execution } from '../job/execution';
-import { InputChecker } from './validation';
+import { InputChecker, isSet } from './validation';
 
 /**
  * What a run will cost before it spends anything: each item's images x its endpoint's price per image, the
@@ -87,8 +87,8 @@ function pricedJob(ctx: IExecuteFunctions, itemIndex: number, operation: 'edit' 
 	try {
 		const check = new InputChecker(ctx.getNode(), itemIndex);
 		const model = check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), ['pro', 'max'] as const);
-		const numImages = (ctx.getNodeParameter('options', itemIndex, {}) as IDataObject).numImages;
-		const images = numImages === undefined || numImages === null || numImages === '' ? 1 : check.number('Number of Images', numImages, { ...LIMITS.numImages, integer: true });
+		const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
+		const images = isSet(options, 'numImages') ? check.number('Number of Images', options.numImages, { ...LIMITS.numImages, integer: true }) : 1;
 		// A multi-image edit is priced as an edit of its model: fal publishes the same price for both.
 		return { endpoint: endpointFor(model, operation), images };
 	} catch {
@@ -125,7 +125,7 @@ async function lookUpPrices(execution: Execution, endpoints: string[]): Promise<
 	}
 	if (prices.size === endpoints.length) return { prices };
 	ctx.logger.debug(`FLUX Kontext: no price from fal's pricing API: ${why}`);
-	const fromCredential = await credentialPrice(ctx);
+	const fromCredential = credentialPrice(client.credentialField('pricePerImage'));
 	if (fromCredential === undefined) return { prices, why: `${why}, and the credential has no Price per Image` };
 	for (const endpoint of endpoints) if (!prices.has(endpoint)) prices.set(endpoint, { unitPrice: fromCredential, source: 'credential' });
 	return { prices };
@@ -144,8 +144,8 @@ function pricesFromAnswer(body: unknown): Array<[string, number]> {
 	});
 }
 
-async function credentialPrice(ctx: IExecuteFunctions): Promise<number | undefined> {
-	const value = (await ctx.getCredentials(CREDENTIAL_NAME)).pricePerImage;
+/** The credential's Price per Image, when it is a usable number. */
+function credentialPrice(value: unknown): number | undefined {
 	const price = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
 	return typeof price === 'number' && Number.isFinite(price) && price >= 0 ? price : undefined;
 }
@@ -164,8 +164,9 @@ function budgetRefusal(
 	estimates: Array<CostEstimate | undefined>,
 	why: string | undefined,
 ): Refusal | undefined {
-	const value = (ctx.getNodeParameter('options', 0, {}) as IDataObject).maxCost;
-	if (value === undefined || value === null || value === '') return undefined;
+	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
+	if (!isSet(options, 'maxCost')) return undefined;
+	const value = options.maxCost;
 	let maxCost: number;
 	try {
 		maxCost = new InputChecker(ctx.getNode(), 0).number('Max Cost', value, { min: 0 });

@@ -327,6 +327,11 @@ export class FalClient {
 		return jobFailedError(this.ctx.getNode(), status, { itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
 	}
 
+	/** A field of the credential as read once for this execution (e.g. Price per Image), without reading it again. */
+	credentialField(name: string): unknown {
+		return this.credential.credentialsDecrypted?.data?.[name];
+	}
+
 	/** Scrubs the token from a text. */
 	redact(text: string): string {
 		return redact(text, this.secrets);
