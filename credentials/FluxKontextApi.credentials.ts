@@ -17,7 +17,9 @@ function authorizationFor(credentials: ICredentialDataDecryptedObject): string {
 	const scheme = credentials.authScheme || 'auto';
 	const { token, baseUrl, baseUrlProblem } = readCredential(credentials);
 	if (baseUrlProblem) {
-		throw new Error(`Base URL "${maskedUrl(baseUrl)}" ${baseUrlProblem}: use the bare URL (e.g. ${DEFAULT_BASE_URL}), the token goes in API Key`);
+		throw new Error(
+			`Base URL "${maskedUrl(baseUrl)}" ${baseUrlProblem}: use the bare URL (e.g. ${DEFAULT_BASE_URL}), the token goes in API Key`,
+		);
 	}
 	// The Base URL decides for every request, storage uploads included: one token, one scheme.
 	const useKey = scheme === 'key' || (scheme === 'auto' && isFalHost(baseUrl));
@@ -41,7 +43,8 @@ export class FluxKontextApi implements ICredentialType {
 			typeOptions: { password: true },
 			required: true,
 			default: '',
-			description: 'Your fal.ai API key (fal.ai/dashboard/keys), or the token your gateway gave you',
+			description:
+				'Your fal.ai API key (fal.ai/dashboard/keys), or the token your gateway gave you',
 		},
 		{
 			displayName: 'Base URL',
@@ -49,15 +52,23 @@ export class FluxKontextApi implements ICredentialType {
 			type: 'string',
 			default: DEFAULT_BASE_URL,
 			description:
-				'fal\'s queue host, or the base URL of a gateway that mirrors fal\'s paths (e.g. https://gateway.example.com), without user name, password, query string or fragment. The token is only ever sent to this origin and to the Storage and Platform URLs below.',
+				"fal's queue host, or the base URL of a gateway that mirrors fal's paths (e.g. https://gateway.example.com), without user name, password, query string or fragment. The token is only ever sent to this origin and to the Storage and Platform URLs below.",
 		},
 		{
 			displayName: 'Auth Scheme',
 			name: 'authScheme',
 			type: 'options',
 			options: [
-				{ name: 'Auto', value: 'auto', description: '"Key" for fal.ai hosts, "Bearer" for any other base URL' },
-				{ name: 'Bearer', value: 'bearer', description: 'Authorization: Bearer <token> (most gateways)' },
+				{
+					name: 'Auto',
+					value: 'auto',
+					description: '"Key" for fal.ai hosts, "Bearer" for any other base URL',
+				},
+				{
+					name: 'Bearer',
+					value: 'bearer',
+					description: 'Authorization: Bearer <token> (most gateways)',
+				},
 				{ name: 'Key', value: 'key', description: 'Authorization: Key <token> (fal.ai)' },
 			],
 			default: 'auto',
@@ -69,7 +80,7 @@ export class FluxKontextApi implements ICredentialType {
 			default: '',
 			placeholder: 'e.g. https://rest.fal.ai',
 			description:
-				'Where input images are uploaded (fal\'s storage API), so that jobs get a file URL instead of inline bytes. Empty: https://rest.fal.ai when the Base URL is fal\'s own host, and no uploads for any other Base URL (a gateway token never goes to fal). Set it only if your gateway mirrors fal\'s storage API. The token is sent here too.',
+				"Where input images are uploaded (fal's storage API), so that jobs get a file URL instead of inline bytes. Empty: https://rest.fal.ai when the Base URL is fal's own host, and no uploads for any other Base URL (a gateway token never goes to fal). Set it only if your gateway mirrors fal's storage API. The token is sent here too.",
 		},
 		{
 			displayName: 'Platform URL',
@@ -78,7 +89,7 @@ export class FluxKontextApi implements ICredentialType {
 			default: '',
 			placeholder: 'e.g. https://api.fal.ai',
 			description:
-				'Where fal\'s Platform API answers (the node reads prices there, with this token). Empty: https://api.fal.ai when Base URL is fal\'s own host, none for a gateway. Set it only for a gateway that mirrors fal\'s Platform API: the token is sent here too.',
+				"Where fal's Platform API answers (the node reads prices there, with this token). Empty: https://api.fal.ai when Base URL is fal's own host, none for a gateway. Set it only for a gateway that mirrors fal's Platform API: the token is sent here too.",
 		},
 		{
 			displayName: 'Price per Image (USD)',
@@ -95,8 +106,14 @@ export class FluxKontextApi implements ICredentialType {
 	 * A function rather than a `={{ }}` expression: n8n evaluates an expression for every request, which cost
 	 * about a millisecond of CPU per request here; the rule is the same.
 	 */
-	async authenticate(credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
-		return { ...requestOptions, headers: { ...requestOptions.headers, Authorization: authorizationFor(credentials) } };
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> {
+		return {
+			...requestOptions,
+			headers: { ...requestOptions.headers, Authorization: authorizationFor(credentials) },
+		};
 	}
 
 	/**
@@ -114,11 +131,17 @@ export class FluxKontextApi implements ICredentialType {
 		rules: [
 			{
 				type: 'responseCode',
-				properties: { value: 401, message: 'The token was rejected (401). Check the API key and the Auth Scheme.' },
+				properties: {
+					value: 401,
+					message: 'The token was rejected (401). Check the API key and the Auth Scheme.',
+				},
 			},
 			{
 				type: 'responseCode',
-				properties: { value: 403, message: 'The token was refused (403): the account may be locked or out of balance.' },
+				properties: {
+					value: 403,
+					message: 'The token was refused (403): the account may be locked or out of balance.',
+				},
 			},
 		],
 	};

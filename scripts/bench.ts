@@ -64,7 +64,9 @@ function problemOf(run: RunResult, expectedItems: number): string | undefined {
 const note = (problem: string | undefined) => (problem ? `  [RUN FAILED: ${problem}]` : '');
 
 function breakdown(counts: Record<string, number>, jobs: number): string {
-	return KINDS.filter((k) => (counts[k] ?? 0) > 0 || ['submit', 'stream', 'status', 'result', 'file'].includes(k))
+	return KINDS.filter(
+		(k) => (counts[k] ?? 0) > 0 || ['submit', 'stream', 'status', 'result', 'file'].includes(k),
+	)
 		.map((k) => `${k} ${fmt((counts[k] ?? 0) / jobs, 2).replace(/\.?0+$/, '') || '0'}`)
 		.join(', ');
 }
@@ -118,7 +120,8 @@ async function inProcessFigures(): Promise<void> {
 			);
 
 			const counts: Record<string, number> = {};
-			for (const r of [...fal.requests, ...fal.cdnRequests]) counts[r.kind] = (counts[r.kind] ?? 0) + 1;
+			for (const r of [...fal.requests, ...fal.cdnRequests])
+				counts[r.kind] = (counts[r.kind] ?? 0) + 1;
 			const total = fal.requests.length + fal.cdnRequests.length;
 			const perJob = total / Math.max(1, jobs.length);
 			requestLines.push(
@@ -144,7 +147,8 @@ async function cpuFigure(fal: FakeFalChild): Promise<void> {
 	// Warm-up: module loading, and enough runs for the JIT to settle, as it has in a running n8n server.
 	// After 150 items the cost per item was still falling from run to run (7 ms down to 4.5 ms).
 	const WARM_UP_RUNS = 5;
-	for (let w = 0; w < WARM_UP_RUNS; w++) await runNode({ parameters: textToImage(), credentials, items: itemsOf(ITEMS) });
+	for (let w = 0; w < WARM_UP_RUNS; w++)
+		await runNode({ parameters: textToImage(), credentials, items: itemsOf(ITEMS) });
 
 	// The median of a few runs: on a shared machine one run can be off by 30%.
 	const perItem: number[] = [];
@@ -163,7 +167,9 @@ async function cpuFigure(fal: FakeFalChild): Promise<void> {
 		unsubscribe();
 		const used = cpuAtEnd ?? process.cpuUsage(start);
 		const stats = await fal.stats();
-		const problem = problemOf(run, ITEMS) ?? (stats.jobs !== ITEMS ? `${stats.jobs} jobs on the server` : undefined);
+		const problem =
+			problemOf(run, ITEMS) ??
+			(stats.jobs !== ITEMS ? `${stats.jobs} jobs on the server` : undefined);
 		if (problem) problems.push(problem);
 		perItem.push((used.user + used.system) / 1000 / ITEMS);
 		wall += run.durationMs;
@@ -237,24 +243,46 @@ async function bigFileFigureInChild(side: Side, mode: (typeof BIG_MODES)[number]
 		stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 	});
 	const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-	if (code !== 0) console.log(`peak RSS, ${side} side, binary mode '${mode}': [RUN FAILED: the measuring process exited with ${code}]`);
+	if (code !== 0)
+		console.log(
+			`peak RSS, ${side} side, binary mode '${mode}': [RUN FAILED: the measuring process exited with ${code}]`,
+		);
 }
 
 async function bigFileFigure(side: Side): Promise<void> {
 	const ITEMS = 10;
 	const BYTES = 30_000_000;
 	const mode = process.env.N8N_DEFAULT_BINARY_DATA_MODE || 'default';
-	const fal = await startFakeFalChild({ queueMs: 0, runMs: 100, pngBytes: side === 'result' ? BYTES : undefined });
+	const fal = await startFakeFalChild({
+		queueMs: 0,
+		runMs: 100,
+		pngBytes: side === 'result' ? BYTES : undefined,
+	});
 	try {
 		const credentials = { ...credentialsFor(fal.url), storageUrl: fal.storageUrl };
-		const options = { maxConcurrency: 10, ...(side === 'input' ? { downloadImages: false } : { outputFormat: 'png' }) };
+		const options = {
+			maxConcurrency: 10,
+			...(side === 'input' ? { downloadImages: false } : { outputFormat: 'png' }),
+		};
 		const parameters =
 			side === 'input'
-				? { resource: 'image', operation: 'edit', prompt: 'Make it night', imageSource: 'binary', binaryPropertyName: 'data', options }
+				? {
+						resource: 'image',
+						operation: 'edit',
+						prompt: 'Make it night',
+						imageSource: 'binary',
+						binaryPropertyName: 'data',
+						options,
+					}
 				: textToImage(options);
 		const itemsOfSize = (n: number, bytes: number) =>
 			side === 'input'
-				? Array.from({ length: n }, (_, i) => ({ json: { i }, binary: { data: { generateBytes: bytes, mimeType: 'image/png', fileName: `photo-${i}.png` } } }))
+				? Array.from({ length: n }, (_, i) => ({
+						json: { i },
+						binary: {
+							data: { generateBytes: bytes, mimeType: 'image/png', fileName: `photo-${i}.png` },
+						},
+					}))
 				: itemsOf(n);
 		// Warm-up on the same path.
 		await runNode({ parameters, credentials, items: itemsOfSize(1, 1_000_000) });
@@ -287,9 +315,14 @@ async function bigFileFigure(side: Side): Promise<void> {
 
 		const problem = problemOf(run, ITEMS);
 		let bytes = side === 'input' ? ITEMS * BYTES : 0;
-		if (side === 'result') for (const item of run.output()) for (const binary of Object.values(item.binary ?? {})) bytes += binary.data.length;
+		if (side === 'result')
+			for (const item of run.output())
+				for (const binary of Object.values(item.binary ?? {})) bytes += binary.data.length;
 		const ratio = bytes > 0 ? (peak - baseline) / bytes : NaN;
-		const what = side === 'input' ? `${ITEMS} items x ${mb(BYTES)} binary inputs (Edit)` : `${ITEMS} items x ${mb(BYTES)} result images (Text to Image)`;
+		const what =
+			side === 'input'
+				? `${ITEMS} items x ${mb(BYTES)} binary inputs (Edit)`
+				: `${ITEMS} items x ${mb(BYTES)} result images (Text to Image)`;
 		console.log(
 			`peak RSS for ${what} at concurrency 10, binary mode '${mode}': baseline ${mb(baseline)}, peak ${mb(peak)}, files ${mb(bytes)}, (peak - baseline) / files = ${fmt(ratio)}  target < 1.5${note(problem)}`,
 		);
@@ -318,7 +351,8 @@ async function main(): Promise<void> {
 			await child.stop();
 		}
 	}
-	for (const side of ['input', 'result'] as const) for (const mode of BIG_MODES) await bigFileFigureInChild(side, mode);
+	for (const side of ['input', 'result'] as const)
+		for (const mode of BIG_MODES) await bigFileFigureInChild(side, mode);
 	console.log(`(bench took ${s(performance.now() - started)})`);
 }
 
@@ -335,5 +369,3 @@ main().then(
 		process.exit(1);
 	},
 );
-
-

@@ -39,7 +39,9 @@ async function main(): Promise<number> {
 			baseUrl: process.env.FLUX_KONTEXT_BASE_URL?.trim() || 'https://queue.fal.run',
 			authScheme: process.env.FLUX_KONTEXT_AUTH_SCHEME?.trim() || 'auto',
 		};
-		console.log(`FLUX Kontext demo against ${String(credentials.baseUrl)} (FAL_KEY set: real, billed jobs)`);
+		console.log(
+			`FLUX Kontext demo against ${String(credentials.baseUrl)} (FAL_KEY set: real, billed jobs)`,
+		);
 	} else {
 		fal = await FakeFal.start({ pngBytes: 256 * 256 * 3 });
 		credentials = { apiKey: VALID_TOKEN, baseUrl: fal.url, authScheme: 'auto' };
@@ -54,14 +56,35 @@ async function main(): Promise<number> {
 					label: 'Edit',
 					slug: 'edit',
 					endpoint: 'fal-ai/flux-pro/kontext',
-					parameters: { resource: 'image', operation: 'edit', model: 'pro', prompt, imageSource: 'url', imageUrl: SAMPLE_IMAGE_URL },
+					parameters: {
+						resource: 'image',
+						operation: 'edit',
+						model: 'pro',
+						prompt,
+						imageSource: 'url',
+						imageUrl: SAMPLE_IMAGE_URL,
+					},
 				}
 			: {
 					label: 'Edit',
 					slug: 'edit',
 					endpoint: 'fal-ai/flux-pro/kontext',
-					parameters: { resource: 'image', operation: 'edit', model: 'pro', prompt, imageSource: 'binary', binaryPropertyName: 'data' },
-					items: [{ json: {}, binary: { data: { data: makePng(64, 64, 7), mimeType: 'image/png', fileName: 'input.png' } } }],
+					parameters: {
+						resource: 'image',
+						operation: 'edit',
+						model: 'pro',
+						prompt,
+						imageSource: 'binary',
+						binaryPropertyName: 'data',
+					},
+					items: [
+						{
+							json: {},
+							binary: {
+								data: { data: makePng(64, 64, 7), mimeType: 'image/png', fileName: 'input.png' },
+							},
+						},
+					],
 				},
 		{
 			label: 'Text to Image',
@@ -83,7 +106,10 @@ async function main(): Promise<number> {
 		for (const job of jobs) {
 			const run = await runNode({ parameters: job.parameters, credentials, items: job.items });
 			const [item] = run.output();
-			const failure = run.error?.message ?? (item?.json?.error as string | undefined) ?? (item ? undefined : 'no output');
+			const failure =
+				run.error?.message ??
+				(item?.json?.error as string | undefined) ??
+				(item ? undefined : 'no output');
 			const seconds = (run.durationMs / 1000).toFixed(2);
 			if (failure) {
 				failures++;
@@ -102,15 +128,24 @@ async function main(): Promise<number> {
 			}
 			binaries.forEach(([, binary], i) => {
 				const ext = binary.fileExtension ?? (binary.mimeType === 'image/png' ? 'png' : 'jpg');
-				const file = path.join(OUT_DIR, `${job.slug}${binaries.length > 1 ? `-${i + 1}` : ''}.${ext}`);
+				const file = path.join(
+					OUT_DIR,
+					`${job.slug}${binaries.length > 1 ? `-${i + 1}` : ''}.${ext}`,
+				);
 				fs.writeFileSync(file, binary.data);
-				console.log(`  → ${path.relative(process.cwd(), file)}  ${kb(binary.data.length)}  ${binary.mimeType}`);
+				console.log(
+					`  → ${path.relative(process.cwd(), file)}  ${kb(binary.data.length)}  ${binary.mimeType}`,
+				);
 			});
 		}
 	} finally {
 		await fal?.stop();
 	}
-	console.log(failures === 0 ? `Done: images in ${OUT_DIR}` : `${failures} job(s) failed; anything written is in ${OUT_DIR}`);
+	console.log(
+		failures === 0
+			? `Done: images in ${OUT_DIR}`
+			: `${failures} job(s) failed; anything written is in ${OUT_DIR}`,
+	);
 	return failures === 0 ? 0 : 1;
 }
 

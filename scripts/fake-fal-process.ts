@@ -33,7 +33,12 @@ process.on('message', (message: ToChild) => {
 		});
 	} else if (message.type === 'stats') {
 		const requests: Record<string, number> = {};
-		for (const r of [...(fal?.requests ?? []), ...(fal?.cdnRequests ?? []), ...(fal?.storageRequests ?? [])]) requests[r.kind] = (requests[r.kind] ?? 0) + 1;
+		for (const r of [
+			...(fal?.requests ?? []),
+			...(fal?.cdnRequests ?? []),
+			...(fal?.storageRequests ?? []),
+		])
+			requests[r.kind] = (requests[r.kind] ?? 0) + 1;
 		send({ type: 'stats', jobs: fal?.jobs.size ?? 0, requests });
 	} else if (message.type === 'reset') {
 		fal?.reset();

@@ -1,4 +1,10 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import * as file from './actions/file';
@@ -16,8 +22,17 @@ const properties: INodeProperties[] = [
 		noDataExpression: true,
 		options: [
 			{ name: 'Image', value: 'image', description: 'Edit an image, or create one from text' },
-			{ name: 'File', value: 'file', description: 'Upload an image to fal\'s storage once, and use its URL in any number of edits' },
-			{ name: 'Request', value: 'request', description: 'Follow up on a job submitted earlier: status, result, cancel' },
+			{
+				name: 'File',
+				value: 'file',
+				description:
+					"Upload an image to fal's storage once, and use its URL in any number of edits",
+			},
+			{
+				name: 'Request',
+				value: 'request',
+				description: 'Follow up on a job submitted earlier: status, result, cancel',
+			},
 		],
 		default: 'image',
 	},
@@ -30,7 +45,8 @@ const properties: INodeProperties[] = [
 function operationSubtitle(): string {
 	const names: Record<string, string> = {};
 	for (const property of properties.filter((p) => p.name === 'operation')) {
-		for (const option of property.options ?? []) if ('value' in option) names[String(option.value)] = option.name;
+		for (const option of property.options ?? [])
+			if ('value' in option) names[String(option.value)] = option.name;
 	}
 	return `={{ ${JSON.stringify(names)}[$parameter["operation"]] }}`;
 }

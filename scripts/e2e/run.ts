@@ -18,9 +18,29 @@ import { spawnSync } from 'node:child_process';
 import { FakeFal, VALID_TOKEN } from '../../test/support/fake-fal';
 import { NODE_TYPE, PACKAGE_NAME } from '../lib/repo';
 import { FakeOpenAi } from './lib/fake-openai';
-import { errorOf, installN8n, outputOf, Rest, startInstance, type Execution, type Instance, type N8nInstall, type OutputItem } from './lib/n8n';
+import {
+	errorOf,
+	installN8n,
+	outputOf,
+	Rest,
+	startInstance,
+	type Execution,
+	type Instance,
+	type N8nInstall,
+	type OutputItem,
+} from './lib/n8n';
 import { runToEnd, stopAll, stopAllOnExit, until } from './lib/processes';
-import { e2eCredentials, examples, nodeOf, ours, packPackage, REPO, withId, workflowIds, type WorkflowFile } from './lib/workflows';
+import {
+	e2eCredentials,
+	examples,
+	nodeOf,
+	ours,
+	packPackage,
+	REPO,
+	withId,
+	workflowIds,
+	type WorkflowFile,
+} from './lib/workflows';
 
 const MODES = ['regular', 'queue'] as const;
 type Mode = (typeof MODES)[number];
@@ -30,14 +50,22 @@ const RUN_TIMEOUT_MS = 120_000;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const isPng = (data: Buffer) => data.subarray(0, 8).equals(PNG_SIGNATURE);
 
-const triggerOf = (workflow: WorkflowFile) => nodeOf(workflow, (node) => /trigger$/i.test(node.type)).name;
-const promptOf = (workflow: WorkflowFile) => String(nodeOf(workflow, (node) => ours(node.type)).parameters.prompt);
+const triggerOf = (workflow: WorkflowFile) =>
+	nodeOf(workflow, (node) => /trigger$/i.test(node.type)).name;
+const promptOf = (workflow: WorkflowFile) =>
+	String(nodeOf(workflow, (node) => ours(node.type)).parameters.prompt);
 
 /** The e2e's own workflows (not examples): Stop, and a hand-off followed at once by Get Result. */
-const STOP_PROMPT = 'e2e: a job that stays in fal\'s queue until the execution is stopped';
+const STOP_PROMPT = "e2e: a job that stays in fal's queue until the execution is stopped";
 const HANDOFF_PROMPT = 'e2e: a job handed off, then fetched at once with Get Result';
-function ownWorkflow(name: string, nodes: Array<{ name: string; parameters: Record<string, unknown> }>): WorkflowFile {
-	const chain = [{ name: 'Start', type: 'n8n-nodes-base.manualTrigger', parameters: {} }, ...nodes.map((node) => ({ ...node, type: NODE_TYPE }))];
+function ownWorkflow(
+	name: string,
+	nodes: Array<{ name: string; parameters: Record<string, unknown> }>,
+): WorkflowFile {
+	const chain = [
+		{ name: 'Start', type: 'n8n-nodes-base.manualTrigger', parameters: {} },
+		...nodes.map((node) => ({ ...node, type: NODE_TYPE })),
+	];
 	return {
 		name,
 		nodes: chain.map((node, i) => ({
@@ -45,28 +73,55 @@ function ownWorkflow(name: string, nodes: Array<{ name: string; parameters: Reco
 			id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
 			typeVersion: 1,
 			position: [i * 220, 0],
-			...(node.type === NODE_TYPE ? { credentials: { fluxKontextApi: { id: '', name: 'FLUX Kontext account' } } } : {}),
+			...(node.type === NODE_TYPE
+				? { credentials: { fluxKontextApi: { id: '', name: 'FLUX Kontext account' } } }
+				: {}),
 		})),
-		connections: Object.fromEntries(chain.slice(0, -1).map((node, i) => [node.name, { main: [[{ node: chain[i + 1].name, type: 'main', index: 0 }]] }])),
+		connections: Object.fromEntries(
+			chain
+				.slice(0, -1)
+				.map((node, i) => [
+					node.name,
+					{ main: [[{ node: chain[i + 1].name, type: 'main', index: 0 }]] },
+				]),
+		),
 		settings: { executionOrder: 'v1' },
 	};
 }
 const own = {
-	stop: ownWorkflow('e2e: Stop cancels the job at fal', [{ name: 'Long job', parameters: { resource: 'image', operation: 'textToImage', prompt: STOP_PROMPT } }]),
+	stop: ownWorkflow('e2e: Stop cancels the job at fal', [
+		{
+			name: 'Long job',
+			parameters: { resource: 'image', operation: 'textToImage', prompt: STOP_PROMPT },
+		},
+	]),
 	handoffThenGetResult: ownWorkflow('e2e: hand-off, then Get Result at once', [
-		{ name: 'Hand off', parameters: { resource: 'image', operation: 'textToImage', prompt: HANDOFF_PROMPT, waitForCompletion: false } },
+		{
+			name: 'Hand off',
+			parameters: {
+				resource: 'image',
+				operation: 'textToImage',
+				prompt: HANDOFF_PROMPT,
+				waitForCompletion: false,
+			},
+		},
 		{ name: 'Get Result', parameters: { resource: 'request', operation: 'getResult' } },
 	]),
 };
 
 /** A log line about this package: its installed files, its name as n8n's loader says it, its node or credential type. */
-const ABOUT_THE_PACKAGE = new RegExp(`nodes/node_modules/${PACKAGE_NAME}|${PACKAGE_NAME}[.\\s]|fluxKontext`);
+const ABOUT_THE_PACKAGE = new RegExp(
+	`nodes/node_modules/${PACKAGE_NAME}|${PACKAGE_NAME}[.\\s]|fluxKontext`,
+);
 /** n8n's log lines: `<time> | <level> | <message> <metadata>`; stack traces and raw lines between them. */
 const LOG_LINE = /^\S+Z \| (\w+) \| /;
 
 /** The chat message and the tool call the scripted model makes. */
 const CHAT_INPUT = 'a poster of a cat astronaut, 9:16';
-const TOOL_ARGUMENTS = { prompt: 'A retro travel poster of a cat astronaut floating above the Moon, bold flat colours', aspect_ratio: '9:16' };
+const TOOL_ARGUMENTS = {
+	prompt: 'A retro travel poster of a cat astronaut floating above the Moon, bold flat colours',
+	aspect_ratio: '9:16',
+};
 
 // ---------------------------------------------------------------------------------------------
 
@@ -79,7 +134,9 @@ const outcomes: Outcome[] = [];
 
 function report(outcome: Outcome): void {
 	outcomes.push(outcome);
-	console.log(`${outcome.status.padEnd(4)} ${outcome.name}${outcome.detail ? ` — ${outcome.detail}` : ''}`);
+	console.log(
+		`${outcome.status.padEnd(4)} ${outcome.name}${outcome.detail ? ` — ${outcome.detail}` : ''}`,
+	);
 }
 
 async function check(name: string, body: () => Promise<string | void>): Promise<void> {
@@ -87,7 +144,11 @@ async function check(name: string, body: () => Promise<string | void>): Promise<
 		const detail = await body();
 		report({ status: 'ok', name, detail: detail || undefined });
 	} catch (error) {
-		report({ status: 'FAIL', name, detail: (error as Error).message.split('\n').slice(0, 6).join(' | ') });
+		report({
+			status: 'FAIL',
+			name,
+			detail: (error as Error).message.split('\n').slice(0, 6).join(' | '),
+		});
 	}
 }
 
@@ -105,9 +166,16 @@ interface Context {
 }
 
 async function runExample(ctx: Context, key: string, triggerData?: unknown): Promise<Execution> {
-	const executionId = await ctx.rest.run(workflowIds.get(key)!, triggerOf(examples[key] ?? own[key as keyof typeof own]), triggerData);
+	const executionId = await ctx.rest.run(
+		workflowIds.get(key)!,
+		triggerOf(examples[key] ?? own[key as keyof typeof own]),
+		triggerData,
+	);
 	const execution = await ctx.rest.waitFor(executionId, RUN_TIMEOUT_MS);
-	assert(execution.status === 'success', `execution ${executionId} ended ${execution.status}: ${errorOf(execution)}`);
+	assert(
+		execution.status === 'success',
+		`execution ${executionId} ended ${execution.status}: ${errorOf(execution)}`,
+	);
 	return execution;
 }
 
@@ -124,7 +192,10 @@ async function holdsFalImage(rest: Rest, item: OutputItem): Promise<number> {
 	assert(entry, `no binary data in the output: ${JSON.stringify(item.json).slice(0, 200)}`);
 	const bytes = await rest.binary(entry);
 	const made = await falImage((item.json.images as Array<{ url: string }> | undefined)?.[0]?.url);
-	assert(bytes.equals(made), `the binary (${entry.mimeType}, ${bytes.length} bytes) is not the image fal made (${made.length} bytes)`);
+	assert(
+		bytes.equals(made),
+		`the binary (${entry.mimeType}, ${bytes.length} bytes) is not the image fal made (${made.length} bytes)`,
+	);
 	return bytes.length;
 }
 
@@ -132,12 +203,25 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 	[
 		'the package loads: n8n lists the node, its tool variant and the credential',
 		async ({ n8n, rest }) => {
-			const names = async (file: string) => ((await rest.request<Array<{ name: string }>>('GET', `/types/${file}`)).body ?? []).map((type) => type.name);
+			const names = async (file: string) =>
+				((await rest.request<Array<{ name: string }>>('GET', `/types/${file}`)).body ?? []).map(
+					(type) => type.name,
+				);
 			const nodes = await names('nodes.json');
-			for (const name of [NODE_TYPE, `${NODE_TYPE}Tool`]) assert(nodes.includes(name), `/types/nodes.json lacks ${name}`);
-			assert((await names('credentials.json')).includes('fluxKontextApi'), '/types/credentials.json lacks fluxKontextApi');
-			const loaded = n8n.logs().split('\n').find((line) => line.includes(`Loaded all credentials and nodes from ${PACKAGE_NAME}`));
-			assert(loaded && loaded.includes('{"credentials":1,"nodes":1'), `n8n's loader did not log loading the package: ${loaded}`);
+			for (const name of [NODE_TYPE, `${NODE_TYPE}Tool`])
+				assert(nodes.includes(name), `/types/nodes.json lacks ${name}`);
+			assert(
+				(await names('credentials.json')).includes('fluxKontextApi'),
+				'/types/credentials.json lacks fluxKontextApi',
+			);
+			const loaded = n8n
+				.logs()
+				.split('\n')
+				.find((line) => line.includes(`Loaded all credentials and nodes from ${PACKAGE_NAME}`));
+			assert(
+				loaded && loaded.includes('{"credentials":1,"nodes":1'),
+				`n8n's loader did not log loading the package: ${loaded}`,
+			);
 			return loaded.replace(/^.*\| /, '').replace(/,"file".*/, '}');
 		},
 	],
@@ -146,7 +230,12 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 		async ({ rest, fal }) => {
 			const test = (apiKey: string) =>
 				rest.call<{ status: string; message: string }>('POST', '/rest/credentials/test', {
-					credentials: { id: 'e2eFluxCred00001', name: 'FLUX Kontext account', type: 'fluxKontextApi', data: { apiKey, baseUrl: fal.url, authScheme: 'auto' } },
+					credentials: {
+						id: 'e2eFluxCred00001',
+						name: 'FLUX Kontext account',
+						type: 'fluxKontextApi',
+						data: { apiKey, baseUrl: fal.url, authScheme: 'auto' },
+					},
 				});
 			const good = await test(VALID_TOKEN);
 			assert(good.status === 'OK', `good token: ${JSON.stringify(good)}`);
@@ -156,19 +245,25 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 		},
 	],
 	[
-		'edit-image-from-url: the edited image is binary data of the node\'s output',
+		"edit-image-from-url: the edited image is binary data of the node's output",
 		async (ctx) => {
 			const execution = await runExample(ctx, 'edit-image-from-url');
 			const node = nodeOf(examples['edit-image-from-url'], (n) => ours(n.type));
 			const [item] = outputOf(execution, node.name);
 			const job = ctx.fal.jobs.get(String(item.json.request_id));
-			assert(job?.input.image_url === node.parameters.imageUrl, `fal got ${JSON.stringify(job?.input)}`);
-			assert(item.binary?.data.mimeType === 'image/png', `binary: ${JSON.stringify(item.binary?.data)}`);
+			assert(
+				job?.input.image_url === node.parameters.imageUrl,
+				`fal got ${JSON.stringify(job?.input)}`,
+			);
+			assert(
+				item.binary?.data.mimeType === 'image/png',
+				`binary: ${JSON.stringify(item.binary?.data)}`,
+			);
 			return `${await holdsFalImage(ctx.rest, item)} bytes of PNG`;
 		},
 	],
 	[
-		'batch-restyle-images: every image restyled and written to n8n\'s files folder',
+		"batch-restyle-images: every image restyled and written to n8n's files folder",
 		async (ctx) => {
 			const example = examples['batch-restyle-images'];
 			const execution = await runExample(ctx, 'batch-restyle-images');
@@ -177,37 +272,67 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 			assert(items.length === 3, `${items.length} items`);
 			for (const item of items) {
 				const file = path.join(ctx.n8n.filesFolder, `restyled-${String(item.json.request_id)}.png`);
-				assert(fs.existsSync(file), `${path.basename(file)} was not written (files: ${fs.readdirSync(ctx.n8n.filesFolder).join(', ')})`);
+				assert(
+					fs.existsSync(file),
+					`${path.basename(file)} was not written (files: ${fs.readdirSync(ctx.n8n.filesFolder).join(', ')})`,
+				);
 				const bytes = fs.readFileSync(file);
-				assert(isPng(bytes) && bytes.equals(await falImage((item.json.images as Array<{ url: string }>)[0].url)), `${path.basename(file)} is not fal's image`);
+				assert(
+					isPng(bytes) &&
+						bytes.equals(await falImage((item.json.images as Array<{ url: string }>)[0].url)),
+					`${path.basename(file)} is not fal's image`,
+				);
 			}
 			return `${items.length} files`;
 		},
 	],
 	[
-		'scheduled-text-to-image: today\'s 16:9 picture written to n8n\'s files folder',
+		"scheduled-text-to-image: today's 16:9 picture written to n8n's files folder",
 		async (ctx) => {
 			const before = new Set(fs.readdirSync(ctx.n8n.filesFolder));
 			const execution = await runExample(ctx, 'scheduled-text-to-image');
-			const written = fs.readdirSync(ctx.n8n.filesFolder).filter((file) => !before.has(file) || /^daily-/.test(file));
+			const written = fs
+				.readdirSync(ctx.n8n.filesFolder)
+				.filter((file) => !before.has(file) || /^daily-/.test(file));
 			const daily = written.filter((file) => /^daily-\d{4}-\d{2}-\d{2}\.png$/.test(file));
 			assert(daily.length === 1, `files written: ${written.join(', ') || 'none'}`);
-			const [item] = outputOf(execution, nodeOf(examples['scheduled-text-to-image'], (n) => ours(n.type)).name);
-			assert(ctx.fal.jobs.get(String(item.json.request_id))?.input.aspect_ratio === '16:9', 'not 16:9');
-			assert(isPng(fs.readFileSync(path.join(ctx.n8n.filesFolder, daily[0]))), `${daily[0]} is not a PNG`);
+			const [item] = outputOf(
+				execution,
+				nodeOf(examples['scheduled-text-to-image'], (n) => ours(n.type)).name,
+			);
+			assert(
+				ctx.fal.jobs.get(String(item.json.request_id))?.input.aspect_ratio === '16:9',
+				'not 16:9',
+			);
+			assert(
+				isPng(fs.readFileSync(path.join(ctx.n8n.filesFolder, daily[0]))),
+				`${daily[0]} is not a PNG`,
+			);
 			return daily[0];
 		},
 	],
 	[
-		'handoff-webhook-wait: hand-off, fal\'s webhook resumes the Wait node, Get Result has the image',
+		"handoff-webhook-wait: hand-off, fal's webhook resumes the Wait node, Get Result has the image",
 		async (ctx) => {
 			const example = examples['handoff-webhook-wait'];
-			const executionId = await ctx.rest.run(workflowIds.get('handoff-webhook-wait')!, triggerOf(example));
+			const executionId = await ctx.rest.run(
+				workflowIds.get('handoff-webhook-wait')!,
+				triggerOf(example),
+			);
 			const execution = await ctx.rest.waitFor(executionId, RUN_TIMEOUT_MS);
 			const delivery = ctx.fal.webhooks[0];
-			assert(execution.status === 'success', `execution ended ${execution.status}: ${errorOf(execution)}; webhook: ${JSON.stringify(delivery)}`);
-			assert(delivery?.url.startsWith(`${ctx.n8n.url}/webhook-waiting/${executionId}`), `webhook went to ${delivery?.url}`);
-			const getResult = nodeOf(example, (n) => ours(n.type) && n.parameters.operation === 'getResult');
+			assert(
+				execution.status === 'success',
+				`execution ended ${execution.status}: ${errorOf(execution)}; webhook: ${JSON.stringify(delivery)}`,
+			);
+			assert(
+				delivery?.url.startsWith(`${ctx.n8n.url}/webhook-waiting/${executionId}`),
+				`webhook went to ${delivery?.url}`,
+			);
+			const getResult = nodeOf(
+				example,
+				(n) => ours(n.type) && n.parameters.operation === 'getResult',
+			);
 			await holdsFalImage(ctx.rest, outputOf(execution, getResult.name)[0]);
 			return `resumed by ${delivery.url.replace(/\?.*/, '?…')} (HTTP ${delivery.status})`;
 		},
@@ -217,14 +342,31 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 		async (ctx) => {
 			const example = examples['agent-with-image-tool'];
 			const chat = { sessionId: 'e2e-session', action: 'sendMessage', chatInput: CHAT_INPUT };
-			const triggerData = { startTime: Date.now(), executionTime: 0, executionIndex: 0, executionStatus: 'success', source: [null], data: { main: [[{ json: chat }]] } };
+			const triggerData = {
+				startTime: Date.now(),
+				executionTime: 0,
+				executionIndex: 0,
+				executionStatus: 'success',
+				source: [null],
+				data: { main: [[{ json: chat }]] },
+			};
 			const execution = await runExample(ctx, 'agent-with-image-tool', triggerData);
-			assert(ctx.openAi.toolCalls.length === 1, `the model made ${ctx.openAi.toolCalls.length} tool calls`);
+			assert(
+				ctx.openAi.toolCalls.length === 1,
+				`the model made ${ctx.openAi.toolCalls.length} tool calls`,
+			);
 			const [job] = [...ctx.fal.jobs.values()];
-			assert(job?.input.prompt === TOOL_ARGUMENTS.prompt && job.input.aspect_ratio === TOOL_ARGUMENTS.aspect_ratio, `fal got ${JSON.stringify(job?.input)}`);
+			assert(
+				job?.input.prompt === TOOL_ARGUMENTS.prompt &&
+					job.input.aspect_ratio === TOOL_ARGUMENTS.aspect_ratio,
+				`fal got ${JSON.stringify(job?.input)}`,
+			);
 			const agent = nodeOf(example, (n) => n.type === '@n8n/n8n-nodes-langchain.agent');
 			const answer = String(outputOf(execution, agent.name)[0]?.json.output ?? '');
-			assert(answer.includes(ctx.fal.cdnUrl), `the agent's answer has no fal image URL: ${answer.slice(0, 300)}`);
+			assert(
+				answer.includes(ctx.fal.cdnUrl),
+				`the agent's answer has no fal image URL: ${answer.slice(0, 300)}`,
+			);
 			return `tool "${ctx.openAi.toolCalls[0].tool}" called, answer: ${answer.split('\n').pop()}`;
 		},
 	],
@@ -232,12 +374,30 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 		'Stop: stopping the execution cancels the queued job at fal',
 		async (ctx) => {
 			const executionId = await ctx.rest.run(workflowIds.get('stop')!, 'Start');
-			const job = await until('the job to reach fal', () => [...ctx.fal.jobs.values()].find((j) => j.input.prompt === STOP_PROMPT), 60_000);
+			const job = await until(
+				'the job to reach fal',
+				() => [...ctx.fal.jobs.values()].find((j) => j.input.prompt === STOP_PROMPT),
+				60_000,
+			);
 			// The node is following the job once it asks for its status.
-			await until('the node to follow the job', () => (ctx.fal.requests.some((r) => r.kind === 'stream' || r.kind === 'status') ? true : undefined), 30_000);
+			await until(
+				'the node to follow the job',
+				() =>
+					ctx.fal.requests.some((r) => r.kind === 'stream' || r.kind === 'status')
+						? true
+						: undefined,
+				30_000,
+			);
 			await ctx.rest.call('POST', `/rest/executions/${executionId}/stop`);
 			const execution = await ctx.rest.waitFor(executionId, RUN_TIMEOUT_MS);
-			await until('fal to get the cancel', () => (ctx.fal.requests.some((r) => r.kind === 'cancel' && r.path.includes(job.id)) ? true : undefined), 30_000);
+			await until(
+				'fal to get the cancel',
+				() =>
+					ctx.fal.requests.some((r) => r.kind === 'cancel' && r.path.includes(job.id))
+						? true
+						: undefined,
+				30_000,
+			);
 			assert(job.state === 'CANCELLED', `the job is ${job.state}`);
 			return `execution ${execution.status}, job ${job.state}`;
 		},
@@ -248,23 +408,40 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 			const execution = await runExample(ctx, 'handoffThenGetResult');
 			const [item] = outputOf(execution, 'Get Result');
 			const job = ctx.fal.jobs.get(String(item.json.request_id));
-			assert(job?.input.prompt === HANDOFF_PROMPT && job.completedAt !== undefined, `Get Result answered for ${String(item.json.request_id)}`);
+			assert(
+				job?.input.prompt === HANDOFF_PROMPT && job.completedAt !== undefined,
+				`Get Result answered for ${String(item.json.request_id)}`,
+			);
 			// "At once": Get Result asked about the job while it was still queued or running, then waited.
-			const asked = ctx.fal.requests.find((r) => (r.kind === 'status' || r.kind === 'stream' || r.kind === 'result') && r.path.includes(job.id));
-			assert(asked && asked.at < job.completedAt, 'Get Result first asked after the job had finished: the check proves nothing');
+			const asked = ctx.fal.requests.find(
+				(r) =>
+					(r.kind === 'status' || r.kind === 'stream' || r.kind === 'result') &&
+					r.path.includes(job.id),
+			);
+			assert(
+				asked && asked.at < job.completedAt,
+				'Get Result first asked after the job had finished: the check proves nothing',
+			);
 			return `${await holdsFalImage(ctx.rest, item)} bytes, fetched ${ctx.fal.requests.filter((r) => r.kind === 'result').length} time(s)`;
 		},
 	],
 	[
-		'n8n\'s log has no warning or error about the package',
+		"n8n's log has no warning or error about the package",
 		async ({ n8n }) => {
 			const lines = n8n.logs().split('\n');
-			const level = (line: string) => LOG_LINE.exec(line)?.[1] ?? (/^\s/.test(line) ? 'continued' : 'raw');
+			const level = (line: string) =>
+				LOG_LINE.exec(line)?.[1] ?? (/^\s/.test(line) ? 'continued' : 'raw');
 			const bad = lines.filter(
-				(line) => ABOUT_THE_PACKAGE.test(line) && (['warn', 'error'].includes(level(line)) || (level(line) === 'raw' && /\b(warn|warning|error|deprecated)\b/i.test(line))),
+				(line) =>
+					ABOUT_THE_PACKAGE.test(line) &&
+					(['warn', 'error'].includes(level(line)) ||
+						(level(line) === 'raw' && /\b(warn|warning|error|deprecated)\b/i.test(line))),
 			);
 			assert(bad.length === 0, bad.slice(0, 5).join(' | '));
-			assert(lines.some((line) => ABOUT_THE_PACKAGE.test(line)), 'the log never mentions the package: is the check blind?');
+			assert(
+				lines.some((line) => ABOUT_THE_PACKAGE.test(line)),
+				'the log never mentions the package: is the check blind?',
+			);
 			return `${lines.length} lines read, ${lines.filter((line) => ABOUT_THE_PACKAGE.test(line)).length} about the package, none a warning or an error`;
 		},
 	],
@@ -274,24 +451,56 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 
 function ensureRedis(): void {
 	if (spawnSync('sh', ['-c', 'command -v redis-server']).status === 0) return;
-	console.log('installing Debian\'s redis-server for queue mode');
-	runToEnd('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], { timeoutMs: 900_000 });
+	console.log("installing Debian's redis-server for queue mode");
+	runToEnd(
+		'sh',
+		[
+			'-c',
+			'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server',
+		],
+		{ timeoutMs: 900_000 },
+	);
 }
 
-async function runMode(mode: Mode, install: N8nInstall, tarball: string, runRoot: string, fal: FakeFal, openAi: FakeOpenAi): Promise<void> {
+async function runMode(
+	mode: Mode,
+	install: N8nInstall,
+	tarball: string,
+	runRoot: string,
+	fal: FakeFal,
+	openAi: FakeOpenAi,
+): Promise<void> {
 	const started = Date.now();
 	const runDir = path.join(runRoot, mode);
 	const credentials = e2eCredentials(fal.url, openAi.url);
-	const workflows = [...Object.entries(examples), ...Object.entries(own)].map(([key, workflow]) => withId(key, workflow));
+	const workflows = [...Object.entries(examples), ...Object.entries(own)].map(([key, workflow]) =>
+		withId(key, workflow),
+	);
 	let n8n: Instance;
 	try {
-		n8n = await startInstance({ install, runDir, tarball, packageName: PACKAGE_NAME, credentials, workflows, mode });
+		n8n = await startInstance({
+			install,
+			runDir,
+			tarball,
+			packageName: PACKAGE_NAME,
+			credentials,
+			workflows,
+			mode,
+		});
 	} catch (error) {
-		report({ status: 'FAIL', name: `${mode}: n8n ${install.version} starts with the package`, detail: (error as Error).message.split('\n').slice(0, 8).join(' | ') });
+		report({
+			status: 'FAIL',
+			name: `${mode}: n8n ${install.version} starts with the package`,
+			detail: (error as Error).message.split('\n').slice(0, 8).join(' | '),
+		});
 		return;
 	}
 	try {
-		report({ status: 'ok', name: `${mode}: n8n ${install.version} starts with the package`, detail: `${Math.round((Date.now() - started) / 1000)} s (logs in ${runDir})` });
+		report({
+			status: 'ok',
+			name: `${mode}: n8n ${install.version} starts with the package`,
+			detail: `${Math.round((Date.now() - started) / 1000)} s (logs in ${runDir})`,
+		});
 		const rest = new Rest(n8n.url, install);
 		await rest.setUpOwnerAndLogIn();
 		for (const [name, body] of checks) {
@@ -302,8 +511,13 @@ async function runMode(mode: Mode, install: N8nInstall, tarball: string, runRoot
 		if (n8n.worker) {
 			const worker = n8n.worker;
 			await check(`${mode}: every execution ran on the worker`, async () => {
-				const missing = rest.started.filter((id) => !worker.output().includes(`Worker started execution ${id} `));
-				assert(rest.started.length > 0 && missing.length === 0, `not on the worker: executions ${missing.join(', ')}`);
+				const missing = rest.started.filter(
+					(id) => !worker.output().includes(`Worker started execution ${id} `),
+				);
+				assert(
+					rest.started.length > 0 && missing.length === 0,
+					`not on the worker: executions ${missing.join(', ')}`,
+				);
 				return `${rest.started.length} executions`;
 			});
 		}
@@ -316,13 +530,19 @@ async function main(): Promise<void> {
 	stopAllOnExit();
 	const started = Date.now();
 	const modes = process.argv.slice(2).length ? (process.argv.slice(2) as Mode[]) : [...MODES];
-	for (const mode of modes) if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode} (${MODES.join(', ')})`);
-	if (process.getuid?.() !== 0) throw new Error('the e2e run needs root: n8n runs in mount namespaces that give it /home/node/.n8n-files');
+	for (const mode of modes)
+		if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode} (${MODES.join(', ')})`);
+	if (process.getuid?.() !== 0)
+		throw new Error(
+			'the e2e run needs root: n8n runs in mount namespaces that give it /home/node/.n8n-files',
+		);
 
 	const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'flux-kontext-e2e-'));
 	console.log(`e2e: n8n in ${modes.join(' and ')} mode; work folder ${runRoot}`);
 	const install = installN8n(REPO);
-	console.log(`e2e: n8n ${install.version} ready in ${Math.round((Date.now() - started) / 1000)} s (${install.dir})`);
+	console.log(
+		`e2e: n8n ${install.version} ready in ${Math.round((Date.now() - started) / 1000)} s (${install.dir})`,
+	);
 	if (modes.includes('queue')) ensureRedis();
 	const tarball = packPackage(runRoot);
 
@@ -332,7 +552,9 @@ async function main(): Promise<void> {
 		// Long enough for the execution to park in its Wait node before fal calls back.
 		[promptOf(examples['handoff-webhook-wait'])]: { queueMs: 1500, runMs: 1500 },
 	};
-	const fal = await FakeFal.start({ timing: (input) => slow[String(input.prompt)] ?? { queueMs: 50, runMs: 200 } });
+	const fal = await FakeFal.start({
+		timing: (input) => slow[String(input.prompt)] ?? { queueMs: 50, runMs: 200 },
+	});
 	const openAi = await FakeOpenAi.start(TOOL_ARGUMENTS);
 	try {
 		for (const mode of modes) await runMode(mode, install, tarball, runRoot, fal, openAi);
@@ -350,6 +572,8 @@ async function main(): Promise<void> {
 main().catch(async (error: Error) => {
 	console.log(`FAIL e2e run — ${error.message.split('\n').slice(0, 8).join(' | ')}`);
 	await stopAll();
-	console.log(`${outcomes.filter((o) => o.status === 'ok').length} passed, ${outcomes.filter((o) => o.status === 'FAIL').length + 1} failed`);
+	console.log(
+		`${outcomes.filter((o) => o.status === 'ok').length} passed, ${outcomes.filter((o) => o.status === 'FAIL').length + 1} failed`,
+	);
 	process.exit(1);
 });

@@ -8,9 +8,16 @@ import * as path from 'node:path';
 import type { FakeFalOptions } from '../../test/support/fake-fal';
 
 /** What can cross IPC: the fake's plain options, and a fixed job timing instead of a function. */
-export type ChildFakeFalOptions = Omit<FakeFalOptions, 'timing'> & { queueMs?: number; runMs?: number };
+export type ChildFakeFalOptions = Omit<FakeFalOptions, 'timing'> & {
+	queueMs?: number;
+	runMs?: number;
+};
 
-export type ToChild = { type: 'start'; options: ChildFakeFalOptions } | { type: 'stats' } | { type: 'reset' } | { type: 'stop' };
+export type ToChild =
+	| { type: 'start'; options: ChildFakeFalOptions }
+	| { type: 'stats' }
+	| { type: 'reset' }
+	| { type: 'stop' };
 export type FromChild =
 	| { type: 'alive' }
 	| { type: 'ready'; url: string; cdnUrl: string; storageUrl: string }
@@ -25,7 +32,9 @@ export interface FakeFalChild {
 	/** fal's REST host (storage API) of the fake. */
 	storageUrl: string;
 	/** (Re)starts the server in the child with these options; updates `url` and `cdnUrl`. */
-	start(options?: ChildFakeFalOptions): Promise<{ url: string; cdnUrl: string; storageUrl: string }>;
+	start(
+		options?: ChildFakeFalOptions,
+	): Promise<{ url: string; cdnUrl: string; storageUrl: string }>;
 	/** Jobs submitted and requests received (queue + CDN) by kind, since start or the last reset. */
 	stats(): Promise<{ jobs: number; requests: Record<string, number> }>;
 	reset(): Promise<void>;
@@ -37,7 +46,9 @@ export interface FakeFalChild {
  * Forks the child (loading its modules at once, so a later rebuild of `.build/` cannot break it) and
  * starts a server with `options` unless they are `null`.
  */
-export async function startFakeFalChild(options: ChildFakeFalOptions | null = {}): Promise<FakeFalChild> {
+export async function startFakeFalChild(
+	options: ChildFakeFalOptions | null = {},
+): Promise<FakeFalChild> {
 	// Compiled next to this folder: .build/scripts/fake-fal-process.js
 	const script = path.join(__dirname, '..', 'fake-fal-process.js');
 	const child: ChildProcess = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -45,7 +56,10 @@ export async function startFakeFalChild(options: ChildFakeFalOptions | null = {}
 	const killOnExit = () => child.kill('SIGKILL');
 	process.once('exit', killOnExit);
 
-	const next = <T extends FromChild['type']>(type: T, timeoutMs = 10_000): Promise<Extract<FromChild, { type: T }>> =>
+	const next = <T extends FromChild['type']>(
+		type: T,
+		timeoutMs = 10_000,
+	): Promise<Extract<FromChild, { type: T }>> =>
 		new Promise((resolve, reject) => {
 			const timer = setTimeout(() => {
 				cleanup();

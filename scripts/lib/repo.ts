@@ -13,7 +13,10 @@ export function findRepoRoot(start: string = __dirname): string {
 		const pkgJson = path.join(dir, 'package.json');
 		if (fs.existsSync(pkgJson)) {
 			try {
-				if ((JSON.parse(fs.readFileSync(pkgJson, 'utf8')) as { name?: string }).name === PACKAGE_NAME) return dir;
+				if (
+					(JSON.parse(fs.readFileSync(pkgJson, 'utf8')) as { name?: string }).name === PACKAGE_NAME
+				)
+					return dir;
 			} catch {
 				// not ours; keep walking
 			}

@@ -27,7 +27,10 @@ export function onExecutionEnd(listener: ExecutionEndListener): () => void {
 		hooked = true;
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const { WorkflowExecute } = require('n8n-core') as typeof import('n8n-core');
-		const proto = WorkflowExecute.prototype as unknown as Record<string, (...args: unknown[]) => PromiseLike<unknown>>;
+		const proto = WorkflowExecute.prototype as unknown as Record<
+			string,
+			(...args: unknown[]) => PromiseLike<unknown>
+		>;
 		const original = proto.processRunExecutionData;
 		proto.processRunExecutionData = function (this: unknown, ...args: unknown[]) {
 			const promise = original.apply(this, args);

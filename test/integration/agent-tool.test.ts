@@ -13,7 +13,9 @@ import { credentialsFor, requestsOf, textToImageParams, useFakeFal } from './set
 const TOOL_TYPE = `${DEFAULT_NODE_TYPE}Tool`;
 const server = useFakeFal();
 
-const example = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'agent-with-image-tool.json'), 'utf8')) as {
+const example = JSON.parse(
+	fs.readFileSync(path.join(REPO_ROOT, 'examples', 'agent-with-image-tool.json'), 'utf8'),
+) as {
 	nodes: Array<{ name: string; type: string; parameters: Record<string, unknown> }>;
 };
 const toolNode = example.nodes.find((node) => node.type === TOOL_TYPE);
@@ -25,10 +27,13 @@ beforeAll(async () => {
 });
 
 describe('as an AI Agent tool', () => {
-	it('the example\'s tool node fills prompt and aspect ratio from the tool call and answers with compact JSON: URLs and sizes, no binary', async () => {
+	it("the example's tool node fills prompt and aspect ratio from the tool call and answers with compact JSON: URLs and sizes, no binary", async () => {
 		const { fal } = server;
 		expect(toolNode).toBeDefined();
-		const call = { prompt: 'A red fox in fresh snow at dawn, telephoto, soft golden light', aspect_ratio: '16:9' };
+		const call = {
+			prompt: 'A red fox in fresh snow at dawn, telephoto, soft golden light',
+			aspect_ratio: '16:9',
+		};
 		const run = await runWorkflow({
 			parameters: toolNode!.parameters,
 			credentials: credentialsFor(fal),
@@ -49,7 +54,14 @@ describe('as an AI Agent tool', () => {
 			request_id: [...fal.jobs.keys()][0],
 			prompt: call.prompt,
 			seed: expect.any(Number),
-			images: [{ url: expect.stringMatching(new RegExp(`^${fal.cdnUrl}/files/`)), width: expect.any(Number), height: expect.any(Number), content_type: 'image/jpeg' }],
+			images: [
+				{
+					url: expect.stringMatching(new RegExp(`^${fal.cdnUrl}/files/`)),
+					width: expect.any(Number),
+					height: expect.any(Number),
+					content_type: 'image/jpeg',
+				},
+			],
 			has_nsfw_concepts: [false],
 		});
 		// Nothing was downloaded: the agent gets the URL, not the bytes.
@@ -65,13 +77,18 @@ describe('as an AI Agent tool', () => {
 			nodeType: TOOL_TYPE,
 		});
 		expect(run.error).toBeUndefined();
-		expect(requestsOf(fal, 'submit')[0].body).toEqual({ prompt: 'A lighthouse', aspect_ratio: '1:1' });
+		expect(requestsOf(fal, 'submit')[0].body).toEqual({
+			prompt: 'A lighthouse',
+			aspect_ratio: '1:1',
+		});
 	});
 
-	it('with Sync Mode and several images it still puts no data URI into the agent\'s context', async () => {
+	it("with Sync Mode and several images it still puts no data URI into the agent's context", async () => {
 		const { fal } = server;
 		const run = await runWorkflow({
-			parameters: textToImageParams({ options: { syncMode: true, numImages: 2, outputFormat: 'png' } }),
+			parameters: textToImageParams({
+				options: { syncMode: true, numImages: 2, outputFormat: 'png' },
+			}),
 			credentials: credentialsFor(fal),
 			nodeType: TOOL_TYPE,
 		});
@@ -80,7 +97,12 @@ describe('as an AI Agent tool', () => {
 		expect(item.binary).toBeUndefined();
 		expect(item.json.images).toHaveLength(2);
 		for (const image of item.json.images) {
-			expect(image).toEqual({ url: expect.any(String), width: expect.any(Number), height: expect.any(Number), content_type: 'image/png' });
+			expect(image).toEqual({
+				url: expect.any(String),
+				width: expect.any(Number),
+				height: expect.any(Number),
+				content_type: 'image/png',
+			});
 			expect(image.url.startsWith('data:')).toBe(false);
 		}
 		expect(JSON.stringify(item.json)).not.toMatch(/base64/);
@@ -88,7 +110,10 @@ describe('as an AI Agent tool', () => {
 
 	it('the same parameters under the regular type still output the full result with binary images', async () => {
 		const { fal } = server;
-		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: textToImageParams(),
+			credentials: credentialsFor(fal),
+		});
 		const [item] = run.output();
 		expect(item.json.timings).toBeDefined();
 		expect(item.binary?.data).toBeDefined();

@@ -7,23 +7,41 @@ import { credentialsFor, isJpeg, requestsOf, textToImageParams, useFakeFal } fro
 
 const server = useFakeFal();
 
-const prompts = (n: number) => Array.from({ length: n }, (_, i) => ({ json: { prompt: `image ${i}` } }));
+const prompts = (n: number) =>
+	Array.from({ length: n }, (_, i) => ({ json: { prompt: `image ${i}` } }));
 
 describe('items in parallel', () => {
-	it('keeps input order and pairedItem when jobs finish in reverse order, in about one job\'s time', async () => {
+	it("keeps input order and pairedItem when jobs finish in reverse order, in about one job's time", async () => {
 		const { fal } = server;
 		// item i takes (5 - i) x 150 ms: the last item finishes first
-		fal.options.timing = (input) => ({ queueMs: 0, runMs: (5 - Number(String(input.prompt).split(' ')[1])) * 150 });
-		const run = await runWorkflow({ parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }), credentials: credentialsFor(fal), items: prompts(5) });
+		fal.options.timing = (input) => ({
+			queueMs: 0,
+			runMs: (5 - Number(String(input.prompt).split(' ')[1])) * 150,
+		});
+		const run = await runWorkflow({
+			parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }),
+			credentials: credentialsFor(fal),
+			items: prompts(5),
+		});
 		expect(run.error).toBeUndefined();
 		const output = run.output();
-		expect(output.map((item) => item.json.prompt)).toEqual(['image 0', 'image 1', 'image 2', 'image 3', 'image 4']);
-		expect(output.map((item) => item.pairedItem)).toEqual([0, 1, 2, 3, 4].map((item) => ({ item })));
+		expect(output.map((item) => item.json.prompt)).toEqual([
+			'image 0',
+			'image 1',
+			'image 2',
+			'image 3',
+			'image 4',
+		]);
+		expect(output.map((item) => item.pairedItem)).toEqual(
+			[0, 1, 2, 3, 4].map((item) => ({ item })),
+		);
 		for (const item of output) {
 			expect(fal.jobs.get(item.json.request_id)?.input.prompt).toBe(item.json.prompt);
 			expect(isJpeg(item.binary!.data.data)).toBe(true);
 		}
-		const completion = [...fal.jobs.values()].sort((a, b) => a.completedAt! - b.completedAt!).map((job) => job.input.prompt);
+		const completion = [...fal.jobs.values()]
+			.sort((a, b) => a.completedAt! - b.completedAt!)
+			.map((job) => job.input.prompt);
 		expect(completion).toEqual(['image 4', 'image 3', 'image 2', 'image 1', 'image 0']);
 		// one after another this would take 150+300+450+600+750 = 2250 ms of jobs alone
 		expect(run.durationMs).toBeLessThan(1500);
@@ -33,15 +51,28 @@ describe('items in parallel', () => {
 		const { fal } = server;
 		fal.options.timing = () => ({ queueMs: 0, runMs: 120 });
 		const run = await runWorkflow({
-			parameters: textToImageParams({ prompt: '={{ $json.prompt }}', options: { maxConcurrency: 2 } }),
+			parameters: textToImageParams({
+				prompt: '={{ $json.prompt }}',
+				options: { maxConcurrency: 2 },
+			}),
 			credentials: credentialsFor(fal),
 			items: prompts(6),
 		});
 		expect(run.error).toBeUndefined();
 		const jobs = [...fal.jobs.values()];
-		const peak = Math.max(...jobs.map((job) => jobs.filter((other) => other.submittedAt <= job.submittedAt && other.resultFetchedAt! > job.submittedAt).length));
+		const peak = Math.max(
+			...jobs.map(
+				(job) =>
+					jobs.filter(
+						(other) =>
+							other.submittedAt <= job.submittedAt && other.resultFetchedAt! > job.submittedAt,
+					).length,
+			),
+		);
 		expect(peak).toBe(2);
-		expect(run.output().map((item) => item.json.prompt)).toEqual(prompts(6).map((item) => item.json.prompt));
+		expect(run.output().map((item) => item.json.prompt)).toEqual(
+			prompts(6).map((item) => item.json.prompt),
+		);
 	});
 });
 
@@ -49,7 +80,10 @@ describe('completion detection', () => {
 	it('follows a job over the status stream: submit + stream + result + one download, no polling', async () => {
 		const { fal } = server;
 		fal.options.timing = () => ({ queueMs: 100, runMs: 200 });
-		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: textToImageParams(),
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error).toBeUndefined();
 		expect(fal.requests.map((r) => r.kind)).toEqual(['submit', 'stream', 'result']);
 		expect(fal.cdnRequests).toHaveLength(1);
@@ -61,7 +95,14 @@ describe('completion detection', () => {
 		const { fal } = server;
 		fal.options.stream = '404';
 		fal.options.timing = () => ({ queueMs: 100, runMs: 300 });
-		const run = await runWorkflow({ parameters: textToImageParams({ prompt: '={{ $json.prompt }}', options: { maxConcurrency: 1 } }), credentials: credentialsFor(fal), items: prompts(3) });
+		const run = await runWorkflow({
+			parameters: textToImageParams({
+				prompt: '={{ $json.prompt }}',
+				options: { maxConcurrency: 1 },
+			}),
+			credentials: credentialsFor(fal),
+			items: prompts(3),
+		});
 		expect(run.error).toBeUndefined();
 		expect(run.output()).toHaveLength(3);
 		expect(requestsOf(fal, 'stream')).toHaveLength(1);
@@ -72,7 +113,11 @@ describe('completion detection', () => {
 	it('asks for the stream once, not once per concurrent item, when the server has none', async () => {
 		const { fal } = server;
 		fal.options.stream = '404';
-		const run = await runWorkflow({ parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }), credentials: credentialsFor(fal), items: prompts(6) });
+		const run = await runWorkflow({
+			parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }),
+			credentials: credentialsFor(fal),
+			items: prompts(6),
+		});
 		expect(run.error).toBeUndefined();
 		expect(run.output()).toHaveLength(6);
 		expect(requestsOf(fal, 'stream')).toHaveLength(1);
@@ -81,7 +126,10 @@ describe('completion detection', () => {
 	it('falls back to polling when the stream answers 405', async () => {
 		const { fal } = server;
 		fal.options.stream = '405';
-		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: textToImageParams(),
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error).toBeUndefined();
 		expect(requestsOf(fal, 'status').length).toBeGreaterThanOrEqual(1);
 	});
@@ -90,7 +138,10 @@ describe('completion detection', () => {
 		const { fal } = server;
 		fal.options.stream = 'break';
 		fal.options.timing = () => ({ queueMs: 100, runMs: 300 });
-		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: textToImageParams(),
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error).toBeUndefined();
 		const kinds = fal.requests.map((r) => r.kind);
 		expect(kinds[0]).toBe('submit');
@@ -118,8 +169,16 @@ describe('completion detection', () => {
 		const { fal } = server;
 		fal.options.stream = '404';
 		fal.options.timing = () => ({ queueMs: 0, runMs: 100 });
-		fal.inject({ kind: 'status', status: 429, body: { detail: 'Too many requests' }, headers: { 'Retry-After': '1' } });
-		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal) });
+		fal.inject({
+			kind: 'status',
+			status: 429,
+			body: { detail: 'Too many requests' },
+			headers: { 'Retry-After': '1' },
+		});
+		const run = await runWorkflow({
+			parameters: textToImageParams(),
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error).toBeUndefined();
 		const [throttled, next] = requestsOf(fal, 'status');
 		expect(next.at - throttled.at).toBeGreaterThanOrEqual(950);
@@ -128,8 +187,16 @@ describe('completion detection', () => {
 
 	it('honours Retry-After on a throttled result fetch', async () => {
 		const { fal } = server;
-		fal.inject({ kind: 'result', status: 503, body: { detail: 'Service busy' }, headers: { 'Retry-After': '1' } });
-		const run = await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal) });
+		fal.inject({
+			kind: 'result',
+			status: 503,
+			body: { detail: 'Service busy' },
+			headers: { 'Retry-After': '1' },
+		});
+		const run = await runWorkflow({
+			parameters: textToImageParams(),
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error).toBeUndefined();
 		const [first, second] = requestsOf(fal, 'result');
 		expect(second.at - first.at).toBeGreaterThanOrEqual(950);

@@ -4,7 +4,13 @@
  */
 import { Workflow } from 'n8n-workflow';
 
-import { credentialType, initEngine, loadPackage, makeNodeTypes, TestCredentialsHelper } from '../support/engine';
+import {
+	credentialType,
+	initEngine,
+	loadPackage,
+	makeNodeTypes,
+	TestCredentialsHelper,
+} from '../support/engine';
 import { testCredential } from '../support/credential-tester';
 import { runWorkflow } from '../support/engine';
 import { credentialsFor, editParams, requestsOf, useFakeFal, VALID_TOKEN } from './setup';
@@ -14,22 +20,38 @@ const server = useFakeFal();
 describe('credential test', () => {
 	it('accepts a valid token without starting a job, and tells a rejected one apart', async () => {
 		const { fal } = server;
-		await expect(testCredential(credentialsFor(fal))).resolves.toEqual({ status: 'OK', message: 'Connection successful!' });
+		await expect(testCredential(credentialsFor(fal))).resolves.toEqual({
+			status: 'OK',
+			message: 'Connection successful!',
+		});
 		expect(requestsOf(fal, 'submit')).toHaveLength(0);
-		expect(fal.requests[0].path).toBe('/fal-ai/flux-pro/requests/00000000-0000-4000-8000-000000000000/status');
+		expect(fal.requests[0].path).toBe(
+			'/fal-ai/flux-pro/requests/00000000-0000-4000-8000-000000000000/status',
+		);
 		await expect(testCredential(credentialsFor(fal, { apiKey: 'wrong' }))).resolves.toEqual({
 			status: 'Error',
 			message: 'The token was rejected (401). Check the API key and the Auth Scheme.',
 		});
-		fal.inject({ kind: 'status', status: 403, body: { detail: 'User is locked. Reason: Exhausted balance.' } });
-		await expect(testCredential(credentialsFor(fal))).resolves.toMatchObject({ status: 'Error', message: expect.stringMatching(/403/) });
+		fal.inject({
+			kind: 'status',
+			status: 403,
+			body: { detail: 'User is locked. Reason: Exhausted balance.' },
+		});
+		await expect(testCredential(credentialsFor(fal))).resolves.toMatchObject({
+			status: 'Error',
+			message: expect.stringMatching(/403/),
+		});
 		expect(requestsOf(fal, 'submit')).toHaveLength(0);
 	});
 
 	it('works with a base URL given with a trailing slash', async () => {
 		const { fal } = server;
-		await expect(testCredential(credentialsFor(fal, { baseUrl: `${fal.url}/` }))).resolves.toMatchObject({ status: 'OK' });
-		expect(fal.requests[0].path).toBe('/fal-ai/flux-pro/requests/00000000-0000-4000-8000-000000000000/status');
+		await expect(
+			testCredential(credentialsFor(fal, { baseUrl: `${fal.url}/` })),
+		).resolves.toMatchObject({ status: 'OK' });
+		expect(fal.requests[0].path).toBe(
+			'/fal-ai/flux-pro/requests/00000000-0000-4000-8000-000000000000/status',
+		);
 	});
 
 	it('fails when nothing answers at the base URL', async () => {
@@ -45,9 +67,27 @@ describe('auth scheme', () => {
 		const pkg = await loadPackage();
 		const type = await credentialType();
 		const helper = new TestCredentialsHelper(pkg.credentialTypes);
-		const node = { id: '1', name: 'FLUX Kontext', type: 'n8n-nodes-flux-kontext.fluxKontext', typeVersion: 1, position: [0, 0] as [number, number], parameters: {} };
-		const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes: makeNodeTypes(pkg) });
-		const options = await helper.authenticate({ apiKey: 'sk-1', ...data }, type.name, { url: '/' }, workflow, node);
+		const node = {
+			id: '1',
+			name: 'FLUX Kontext',
+			type: 'n8n-nodes-flux-kontext.fluxKontext',
+			typeVersion: 1,
+			position: [0, 0] as [number, number],
+			parameters: {},
+		};
+		const workflow = new Workflow({
+			nodes: [node],
+			connections: {},
+			active: false,
+			nodeTypes: makeNodeTypes(pkg),
+		});
+		const options = await helper.authenticate(
+			{ apiKey: 'sk-1', ...data },
+			type.name,
+			{ url: '/' },
+			workflow,
+			node,
+		);
 		return options.headers?.Authorization;
 	}
 
@@ -69,15 +109,24 @@ describe('auth scheme', () => {
 
 	it('the header reaches the server as computed, in a real run', async () => {
 		const { fal } = server;
-		await runWorkflow({ parameters: editParams({ waitForCompletion: false }), credentials: credentialsFor(fal, { authScheme: 'key' }) });
+		await runWorkflow({
+			parameters: editParams({ waitForCompletion: false }),
+			credentials: credentialsFor(fal, { authScheme: 'key' }),
+		});
 		expect(requestsOf(fal, 'submit')[0].headers.authorization).toBe(`Key ${VALID_TOKEN}`);
 		fal.reset();
-		await runWorkflow({ parameters: editParams({ waitForCompletion: false }), credentials: credentialsFor(fal) });
+		await runWorkflow({
+			parameters: editParams({ waitForCompletion: false }),
+			credentials: credentialsFor(fal),
+		});
 		expect(requestsOf(fal, 'submit')[0].headers.authorization).toBe(`Bearer ${VALID_TOKEN}`);
 	});
 
 	it('refuses a base URL that is not http(s), before any request', async () => {
-		const run = await runWorkflow({ parameters: editParams(), credentials: { apiKey: VALID_TOKEN, baseUrl: 'ftp://files.example.com' } });
+		const run = await runWorkflow({
+			parameters: editParams(),
+			credentials: { apiKey: VALID_TOKEN, baseUrl: 'ftp://files.example.com' },
+		});
 		expect(run.error?.message).toBe('Base URL: "ftp://files.example.com" is not an http(s) URL');
 	});
 });

@@ -59,7 +59,10 @@ interface Example {
 	file: string;
 	name: string;
 	nodes: ExampleNode[];
-	connections: Record<string, Record<string, Array<Array<{ node: string; type: string; index: number }>>>>;
+	connections: Record<
+		string,
+		Record<string, Array<Array<{ node: string; type: string; index: number }>>>
+	>;
 	settings?: { executionOrder?: string };
 }
 
@@ -69,7 +72,13 @@ const files = fs
 	.sort();
 
 function load(file: string): Example {
-	return { file, ...(JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as Omit<Example, 'file'>) };
+	return {
+		file,
+		...(JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as Omit<
+			Example,
+			'file'
+		>),
+	};
 }
 
 function nodeOf(example: Example, predicate: (node: ExampleNode) => boolean): ExampleNode {
@@ -121,25 +130,34 @@ const isExpression = (value: unknown) => typeof value === 'string' && value.star
 
 /** Problems with one value against its property: type, allowed options, range. Expressions pass (checked at run time). */
 function valueProblems(property: INodeProperties, value: unknown, where: string): string[] {
-	if (isExpression(value)) return property.noDataExpression ? [`${where} does not accept an expression`] : [];
+	if (isExpression(value))
+		return property.noDataExpression ? [`${where} does not accept an expression`] : [];
 	switch (property.type) {
 		case 'options': {
-			const allowed = (property.options ?? []).map((option) => (option as { value: unknown }).value);
-			return allowed.includes(value as string) ? [] : [`${where} = ${JSON.stringify(value)} is not one of ${JSON.stringify(allowed)}`];
+			const allowed = (property.options ?? []).map(
+				(option) => (option as { value: unknown }).value,
+			);
+			return allowed.includes(value as string)
+				? []
+				: [`${where} = ${JSON.stringify(value)} is not one of ${JSON.stringify(allowed)}`];
 		}
 		case 'boolean':
 			return typeof value === 'boolean' ? [] : [`${where} must be true or false`];
 		case 'number': {
 			if (typeof value !== 'number') return [`${where} must be a number`];
 			const { minValue, maxValue } = property.typeOptions ?? {};
-			if (typeof minValue === 'number' && value < minValue) return [`${where} = ${value} is below ${minValue}`];
-			if (typeof maxValue === 'number' && value > maxValue) return [`${where} = ${value} is above ${maxValue}`];
+			if (typeof minValue === 'number' && value < minValue)
+				return [`${where} = ${value} is below ${minValue}`];
+			if (typeof maxValue === 'number' && value > maxValue)
+				return [`${where} = ${value} is above ${maxValue}`];
 			return [];
 		}
 		case 'string':
 			return typeof value === 'string' ? [] : [`${where} must be text`];
 		case 'collection':
-			return value && typeof value === 'object' && !Array.isArray(value) ? [] : [`${where} must be an object`];
+			return value && typeof value === 'object' && !Array.isArray(value)
+				? []
+				: [`${where} must be an object`];
 		default:
 			return [];
 	}
@@ -153,16 +171,28 @@ function valueProblems(property: INodeProperties, value: unknown, where: string)
 function parameterProblems(node: ExampleNode, description: INodeTypeDescription): string[] {
 	const problems: string[] = [];
 	const asNode = node as unknown as INode;
-	const values = NodeHelpers.getNodeParameters(description.properties, node.parameters as INodeParameters, true, false, asNode, description) ?? {};
+	const values =
+		NodeHelpers.getNodeParameters(
+			description.properties,
+			node.parameters as INodeParameters,
+			true,
+			false,
+			asNode,
+			description,
+		) ?? {};
 	for (const [name, value] of Object.entries(node.parameters)) {
 		const candidates = description.properties.filter((property) => property.name === name);
 		if (candidates.length === 0) {
 			problems.push(`"${name}" is not a parameter of ${description.name}`);
 			continue;
 		}
-		const shown = candidates.filter((property) => NodeHelpers.displayParameter(values, property, asNode, description));
+		const shown = candidates.filter((property) =>
+			NodeHelpers.displayParameter(values, property, asNode, description),
+		);
 		if (shown.length === 0) {
-			problems.push(`"${name}" is not shown for ${JSON.stringify({ resource: values.resource, operation: values.operation })}`);
+			problems.push(
+				`"${name}" is not shown for ${JSON.stringify({ resource: values.resource, operation: values.operation })}`,
+			);
 			continue;
 		}
 		const [property] = shown;
@@ -170,17 +200,27 @@ function parameterProblems(node: ExampleNode, description: INodeTypeDescription)
 		if (property.type === 'collection' && value && typeof value === 'object') {
 			const collection = value as INodeParameters;
 			for (const [key, inner] of Object.entries(collection)) {
-				const options = ((property.options ?? []) as INodeProperties[]).filter((option) => option.name === key);
-				const visible = options.filter((option) => NodeHelpers.displayParameter(collection, option, asNode, description, values));
+				const options = ((property.options ?? []) as INodeProperties[]).filter(
+					(option) => option.name === key,
+				);
+				const visible = options.filter((option) =>
+					NodeHelpers.displayParameter(collection, option, asNode, description, values),
+				);
 				if (options.length === 0) problems.push(`"${name}.${key}" is not an option of ${name}`);
-				else if (visible.length === 0) problems.push(`"${name}.${key}" is not shown for operation ${String(values.operation)}`);
+				else if (visible.length === 0)
+					problems.push(`"${name}.${key}" is not shown for operation ${String(values.operation)}`);
 				else problems.push(...valueProblems(visible[0], inner, `${name}.${key}`));
 			}
 		}
 	}
 	// n8n checks required parameters on the parameters with their defaults filled in, as the editor stores them.
-	const issues = NodeHelpers.getNodeParametersIssues(description.properties, { ...asNode, parameters: values }, description);
-	if (issues) problems.push(`n8n reports parameter issues: ${JSON.stringify(issues.parameters ?? issues)}`);
+	const issues = NodeHelpers.getNodeParametersIssues(
+		description.properties,
+		{ ...asNode, parameters: values },
+		description,
+	);
+	if (issues)
+		problems.push(`n8n reports parameter issues: ${JSON.stringify(issues.parameters ?? issues)}`);
 	return problems;
 }
 
@@ -202,7 +242,9 @@ describe.each(files)('examples/%s', (file) => {
 		expect(new Set(names).size).toBe(names.length);
 		expect(new Set(ids).size).toBe(ids.length);
 		for (const node of example.nodes) {
-			expect(node.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+			expect(node.id).toMatch(
+				/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+			);
 			expect(typeof node.type).toBe('string');
 			expect(typeof node.typeVersion).toBe('number');
 			expect(node.position).toEqual([expect.any(Number), expect.any(Number)]);
@@ -219,7 +261,9 @@ describe.each(files)('examples/%s', (file) => {
 		for (const note of notes) expect(String(note.parameters.content).length).toBeGreaterThan(200);
 		expect(example.nodes.some(ours)).toBe(true);
 		// A Wait or Chat Trigger node needs its own webhook id to be callable.
-		for (const node of example.nodes.filter((n) => n.type === 'n8n-nodes-base.wait' || n.type.endsWith('.chatTrigger'))) {
+		for (const node of example.nodes.filter(
+			(n) => n.type === 'n8n-nodes-base.wait' || n.type.endsWith('.chatTrigger'),
+		)) {
 			expect(node.webhookId).toMatch(/^[0-9a-f-]{36}$/);
 		}
 	});
@@ -255,11 +299,15 @@ describe.each(files)('examples/%s', (file) => {
 			}
 			if (ours(node)) expect(Object.keys(node.credentials ?? {})).toEqual([CREDENTIAL_TYPE]);
 		}
-		expect(JSON.stringify(example)).not.toMatch(/apiKey|Bearer |Key [A-Za-z0-9]{8}|sk-[A-Za-z0-9]{8}/);
+		expect(JSON.stringify(example)).not.toMatch(
+			/apiKey|Bearer |Key [A-Za-z0-9]{8}|sk-[A-Za-z0-9]{8}/,
+		);
 	});
 
-	it('writes files only straight into n8n\'s files folder, which exists (Read/Write File creates no folders)', () => {
-		for (const node of example.nodes.filter((n) => n.type === 'n8n-nodes-base.readWriteFile' && n.parameters.operation === 'write')) {
+	it("writes files only straight into n8n's files folder, which exists (Read/Write File creates no folders)", () => {
+		for (const node of example.nodes.filter(
+			(n) => n.type === 'n8n-nodes-base.readWriteFile' && n.parameters.operation === 'write',
+		)) {
 			const fileName = String(node.parameters.fileName).replace(/^=/, '');
 			// The folder part is literal (no expression), and it is the files folder itself, not a sub-folder.
 			expect(path.posix.dirname(fileName)).toBe(N8N_FILES_FOLDER);
@@ -269,7 +317,9 @@ describe.each(files)('examples/%s', (file) => {
 	it('names no environment variable that n8n 2.x has replaced', () => {
 		const text = JSON.stringify(example);
 		for (const [old, current] of Object.entries(REPLACED_ENV_VARS)) {
-			expect({ old, found: new RegExp(`(?<![A-Z_])${old}(?![A-Z_])`).test(text), current }).toEqual({ old, found: false, current });
+			expect({ old, found: new RegExp(`(?<![A-Z_])${old}(?![A-Z_])`).test(text), current }).toEqual(
+				{ old, found: false, current },
+			);
 		}
 	});
 
@@ -278,7 +328,10 @@ describe.each(files)('examples/%s', (file) => {
 			const described = node.type === OUR_TOOL_TYPE ? toolVariant(description) : description;
 			const versions = Array.isArray(described.version) ? described.version : [described.version];
 			expect(versions).toContain(node.typeVersion);
-			expect({ node: node.name, problems: parameterProblems(node, described) }).toEqual({ node: node.name, problems: [] });
+			expect({ node: node.name, problems: parameterProblems(node, described) }).toEqual({
+				node: node.name,
+				problems: [],
+			});
 		}
 	});
 });
@@ -315,16 +368,30 @@ describe('the parameter check itself', () => {
 	});
 
 	it('catches an option shown only for another operation, and a missing required parameter', () => {
-		expect(parameterProblems(node({ resource: 'request', operation: 'getStatus', requestId: 'x', options: { binaryPropertyOutput: 'img' } }), description)).toEqual([
-			'"options.binaryPropertyOutput" is not shown for operation getStatus',
-		]);
-		expect(parameterProblems(node({ resource: 'image', operation: 'edit', prompt: 'x' }), description)).toEqual([
-			expect.stringMatching(/parameter issues: .*imageUrl/),
-		]);
+		expect(
+			parameterProblems(
+				node({
+					resource: 'request',
+					operation: 'getStatus',
+					requestId: 'x',
+					options: { binaryPropertyOutput: 'img' },
+				}),
+				description,
+			),
+		).toEqual(['"options.binaryPropertyOutput" is not shown for operation getStatus']);
+		expect(
+			parameterProblems(node({ resource: 'image', operation: 'edit', prompt: 'x' }), description),
+		).toEqual([expect.stringMatching(/parameter issues: .*imageUrl/)]);
 	});
 
-	it('knows the Tool variant\'s description parameters, and only there', () => {
-		const params = { descriptionType: 'manual', toolDescription: 'Draws', resource: 'image', operation: 'textToImage', prompt: 'x' };
+	it("knows the Tool variant's description parameters, and only there", () => {
+		const params = {
+			descriptionType: 'manual',
+			toolDescription: 'Draws',
+			resource: 'image',
+			operation: 'textToImage',
+			prompt: 'x',
+		};
 		expect(parameterProblems(node(params, OUR_TOOL_TYPE), toolVariant(description))).toEqual([]);
 		expect(parameterProblems(node(params), description)).toEqual([
 			'"descriptionType" is not a parameter of fluxKontext',
@@ -339,15 +406,23 @@ describe('the parameter check itself', () => {
 const server = useFakeFal();
 
 describe('running the examples against the fake fal', () => {
-	it('edit-image-from-url: submits the example\'s prompt and URL, outputs the edited image as binary', async () => {
+	it("edit-image-from-url: submits the example's prompt and URL, outputs the edited image as binary", async () => {
 		const { fal } = server;
 		const example = load('edit-image-from-url.json');
 		const edit = nodeOf(example, ours);
-		const run = await runWorkflow({ parameters: edit.parameters, credentials: credentialsFor(fal), nodeName: edit.name });
+		const run = await runWorkflow({
+			parameters: edit.parameters,
+			credentials: credentialsFor(fal),
+			nodeName: edit.name,
+		});
 		expect(run.error).toBeUndefined();
 		const [submit] = requestsOf(fal, 'submit');
 		expect(submit.path).toBe('/fal-ai/flux-pro/kontext');
-		expect(submit.body).toEqual({ prompt: edit.parameters.prompt, image_url: edit.parameters.imageUrl, output_format: 'png' });
+		expect(submit.body).toEqual({
+			prompt: edit.parameters.prompt,
+			image_url: edit.parameters.imageUrl,
+			output_format: 'png',
+		});
 		const output = run.output(edit.name);
 		expect(output).toHaveLength(1);
 		const [item] = output;
@@ -377,18 +452,31 @@ describe('running the examples against the fake fal', () => {
 
 		// What Set (an array field) and Split Out (one item per element, under destinationFieldName) output.
 		const field = split.parameters.fieldToSplitOut as string;
-		const assignments = (set.parameters.assignments as { assignments: Array<{ name: string; value: string; type: string }> }).assignments;
+		const assignments = (
+			set.parameters.assignments as {
+				assignments: Array<{ name: string; value: string; type: string }>;
+			}
+		).assignments;
 		const assignment = assignments.find((a) => a.name === field);
 		expect(assignment?.type).toBe('array');
 		const urls = JSON.parse(assignment!.value) as string[];
-		const destination = ((split.parameters.options as Record<string, string>).destinationFieldName || field);
+		const destination =
+			(split.parameters.options as Record<string, string>).destinationFieldName || field;
 		const items = urls.map((url) => ({ json: { [destination]: url } }));
 		expect(items.length).toBeGreaterThanOrEqual(3);
 		expect(restyle.parameters.imageUrl).toBe(`={{ $json.${destination} }}`);
 
 		// The first image takes longest, so completion order is the reverse of input order.
-		fal.options.timing = (input) => ({ queueMs: 0, runMs: 100 + 150 * (urls.length - 1 - urls.indexOf(input.image_url as string)) });
-		const run = await runWorkflow({ parameters: restyle.parameters, credentials: credentialsFor(fal), items, nodeName: restyle.name });
+		fal.options.timing = (input) => ({
+			queueMs: 0,
+			runMs: 100 + 150 * (urls.length - 1 - urls.indexOf(input.image_url as string)),
+		});
+		const run = await runWorkflow({
+			parameters: restyle.parameters,
+			credentials: credentialsFor(fal),
+			items,
+			nodeName: restyle.name,
+		});
 		expect(run.error).toBeUndefined();
 
 		const jobs = [...fal.jobs.values()];
@@ -396,7 +484,12 @@ describe('running the examples against the fake fal', () => {
 		// In parallel: every job was submitted before the first one completed.
 		const firstCompletion = Math.min(...jobs.map((job) => job.completedAt ?? Infinity));
 		for (const job of jobs) expect(job.submittedAt).toBeLessThan(firstCompletion);
-		for (const job of jobs) expect(job.input).toEqual({ prompt: restyle.parameters.prompt, image_url: job.input.image_url, output_format: 'png' });
+		for (const job of jobs)
+			expect(job.input).toEqual({
+				prompt: restyle.parameters.prompt,
+				image_url: job.input.image_url,
+				output_format: 'png',
+			});
 
 		const output = run.output(restyle.name);
 		expect(output.map((item) => item.pairedItem)).toEqual(urls.map((_, i) => ({ item: i })));
@@ -406,7 +499,9 @@ describe('running the examples against the fake fal', () => {
 			expect(item.binary?.data.fileExtension).toBe('png');
 			expect(isPng(item.binary!.data.data)).toBe(true);
 		});
-		expect(write.parameters.fileName).toContain('{{ $json.request_id }}.{{ $binary.data.fileExtension }}');
+		expect(write.parameters.fileName).toContain(
+			'{{ $json.request_id }}.{{ $binary.data.fileExtension }}',
+		);
 		expect(write.parameters.dataPropertyName).toBe('data');
 	});
 
@@ -414,12 +509,18 @@ describe('running the examples against the fake fal', () => {
 		const { fal } = server;
 		const example = load('scheduled-text-to-image.json');
 		const create = nodeOf(example, ours);
-		const run = await runWorkflow({ parameters: create.parameters, credentials: credentialsFor(fal), nodeName: create.name });
+		const run = await runWorkflow({
+			parameters: create.parameters,
+			credentials: credentialsFor(fal),
+			nodeName: create.name,
+		});
 		expect(run.error).toBeUndefined();
 		const [submit] = requestsOf(fal, 'submit');
 		expect(submit.path).toBe('/fal-ai/flux-pro/kontext/text-to-image');
 		const body = submit.body as Record<string, unknown>;
-		expect(body.prompt).toMatch(/^A watercolor illustration for [A-Z][a-z]+day, \d{1,2} [A-Z][a-z]+: a quiet harbour/);
+		expect(body.prompt).toMatch(
+			/^A watercolor illustration for [A-Z][a-z]+day, \d{1,2} [A-Z][a-z]+: a quiet harbour/,
+		);
 		expect(body).toMatchObject({ aspect_ratio: '16:9', output_format: 'png' });
 		const [item] = run.output(create.name);
 		expect(isPng(item.binary!.data.data)).toBe(true);

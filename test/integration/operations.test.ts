@@ -4,7 +4,17 @@
  */
 import { FakeFal, makePng } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
-import { credentialsFor, editParams, handleFor, isJpeg, isPng, requestsOf, textToImageParams, useFakeFal, VALID_TOKEN } from './setup';
+import {
+	credentialsFor,
+	editParams,
+	handleFor,
+	isJpeg,
+	isPng,
+	requestsOf,
+	textToImageParams,
+	useFakeFal,
+	VALID_TOKEN,
+} from './setup';
 
 const server = useFakeFal();
 
@@ -15,11 +25,20 @@ describe('Edit', () => {
 		expect(run.error).toBeUndefined();
 		const [submit] = requestsOf(fal, 'submit');
 		expect(submit.path).toBe('/fal-ai/flux-pro/kontext');
-		expect(submit.body).toEqual({ prompt: 'Put a donut next to the flour', image_url: 'https://example.com/kitchen.png' });
+		expect(submit.body).toEqual({
+			prompt: 'Put a donut next to the flour',
+			image_url: 'https://example.com/kitchen.png',
+		});
 		const [item] = run.output();
 		expect(item.json.request_id).toBe(fal.jobs.keys().next().value);
 		expect(item.json.images).toHaveLength(1);
-		expect(item.json).toEqual(expect.objectContaining({ seed: expect.any(Number), has_nsfw_concepts: [false], prompt: 'Put a donut next to the flour' }));
+		expect(item.json).toEqual(
+			expect.objectContaining({
+				seed: expect.any(Number),
+				has_nsfw_concepts: [false],
+				prompt: 'Put a donut next to the flour',
+			}),
+		);
 		expect(item.json.timings).toBeDefined();
 		const image = item.binary?.data;
 		expect(image?.mimeType).toBe('image/jpeg');
@@ -31,7 +50,10 @@ describe('Edit', () => {
 	it('uses the max endpoint for model max, and a data URL as given', async () => {
 		const { fal } = server;
 		const dataUrl = `data:image/png;base64,${makePng(4, 4).toString('base64')}`;
-		const run = await runWorkflow({ parameters: editParams({ model: 'max', imageUrl: dataUrl }), credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: editParams({ model: 'max', imageUrl: dataUrl }),
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error).toBeUndefined();
 		const [submit] = requestsOf(fal, 'submit');
 		expect(submit.path).toBe('/fal-ai/flux-pro/kontext/max');
@@ -42,9 +64,18 @@ describe('Edit', () => {
 		const { fal } = server;
 		const png = makePng(6, 3);
 		const run = await runWorkflow({
-			parameters: editParams({ imageSource: 'binary', binaryPropertyName: '={{ $json.field }}', prompt: '={{ $json.ask }}' }),
+			parameters: editParams({
+				imageSource: 'binary',
+				binaryPropertyName: '={{ $json.field }}',
+				prompt: '={{ $json.ask }}',
+			}),
 			credentials: credentialsFor(fal),
-			items: [{ json: { field: 'photo', ask: 'Make it night' }, binary: { photo: { data: png, mimeType: 'image/png', fileName: 'p.png' } } }],
+			items: [
+				{
+					json: { field: 'photo', ask: 'Make it night' },
+					binary: { photo: { data: png, mimeType: 'image/png', fileName: 'p.png' } },
+				},
+			],
 		});
 		expect(run.error).toBeUndefined();
 		const body = requestsOf(fal, 'submit')[0].body as Record<string, unknown>;
@@ -58,10 +89,18 @@ describe('Edit', () => {
 		const run = await runWorkflow({
 			parameters: editParams({ imageSource: 'binary' }),
 			credentials: credentialsFor(fal),
-			items: [{ binary: { data: { data: png, mimeType: 'application/octet-stream', fileName: 'upload.bin' } } }],
+			items: [
+				{
+					binary: {
+						data: { data: png, mimeType: 'application/octet-stream', fileName: 'upload.bin' },
+					},
+				},
+			],
 		});
 		expect(run.error).toBeUndefined();
-		expect((requestsOf(fal, 'submit')[0].body as any).image_url.startsWith('data:image/png;base64,')).toBe(true);
+		expect(
+			(requestsOf(fal, 'submit')[0].body as any).image_url.startsWith('data:image/png;base64,'),
+		).toBe(true);
 	});
 
 	it('refuses a binary that is not an image, before any request', async () => {
@@ -69,19 +108,34 @@ describe('Edit', () => {
 		const run = await runWorkflow({
 			parameters: editParams({ imageSource: 'binary' }),
 			credentials: credentialsFor(fal),
-			items: [{ binary: { data: { data: Buffer.from('%PDF-1.7 not an image'), mimeType: 'application/pdf', fileName: 'invoice.pdf' } } }],
+			items: [
+				{
+					binary: {
+						data: {
+							data: Buffer.from('%PDF-1.7 not an image'),
+							mimeType: 'application/pdf',
+							fileName: 'invoice.pdf',
+						},
+					},
+				},
+			],
 		});
-		expect(run.error?.message).toMatch(/Input Binary Field: "data" is not an image \(application\/pdf, invoice\.pdf\)/);
+		expect(run.error?.message).toMatch(
+			/Input Binary Field: "data" is not an image \(application\/pdf, invoice\.pdf\)/,
+		);
 		expect(run.error?.description).toMatch(/JPEG, PNG, WebP, GIF or AVIF/);
 		expect(fal.requests).toHaveLength(0);
 	});
 });
 
-describe('Edit with several images (fal\'s multi endpoints)', () => {
+describe("Edit with several images (fal's multi endpoints)", () => {
 	it('several URLs, one per line, go to /kontext/multi as image_urls, in order', async () => {
 		const { fal } = server;
 		const run = await runWorkflow({
-			parameters: editParams({ imageUrl: 'https://example.com/a.png\nhttps://example.com/b.jpg\n', prompt: 'Put the person from the first image into the second' }),
+			parameters: editParams({
+				imageUrl: 'https://example.com/a.png\nhttps://example.com/b.jpg\n',
+				prompt: 'Put the person from the first image into the second',
+			}),
 			credentials: credentialsFor(fal),
 		});
 		expect(run.error).toBeUndefined();
@@ -99,12 +153,26 @@ describe('Edit with several images (fal\'s multi endpoints)', () => {
 		const run = await runWorkflow({
 			parameters: editParams({ model: 'max', imageUrl: '={{ $json.urls }}' }),
 			credentials: credentialsFor(fal),
-			items: [{ json: { urls: ['https://example.com/1.png', 'https://example.com/2.png', 'https://example.com/3.png'] } }],
+			items: [
+				{
+					json: {
+						urls: [
+							'https://example.com/1.png',
+							'https://example.com/2.png',
+							'https://example.com/3.png',
+						],
+					},
+				},
+			],
 		});
 		expect(run.error).toBeUndefined();
 		const [submit] = requestsOf(fal, 'submit');
 		expect(submit.path).toBe('/fal-ai/flux-pro/kontext/max/multi');
-		expect((submit.body as any).image_urls).toEqual(['https://example.com/1.png', 'https://example.com/2.png', 'https://example.com/3.png']);
+		expect((submit.body as any).image_urls).toEqual([
+			'https://example.com/1.png',
+			'https://example.com/2.png',
+			'https://example.com/3.png',
+		]);
 	});
 
 	it('several binary fields, comma-separated, are sent as data URLs in that order', async () => {
@@ -114,7 +182,14 @@ describe('Edit with several images (fal\'s multi endpoints)', () => {
 		const run = await runWorkflow({
 			parameters: editParams({ imageSource: 'binary', binaryPropertyName: 'person, scene' }),
 			credentials: credentialsFor(fal),
-			items: [{ binary: { scene: { data: second, mimeType: 'image/png' }, person: { data: first, mimeType: 'image/png' } } }],
+			items: [
+				{
+					binary: {
+						scene: { data: second, mimeType: 'image/png' },
+						person: { data: first, mimeType: 'image/png' },
+					},
+				},
+			],
 		});
 		expect(run.error).toBeUndefined();
 		const [submit] = requestsOf(fal, 'submit');
@@ -127,7 +202,10 @@ describe('Edit with several images (fal\'s multi endpoints)', () => {
 
 	it('one bad URL among several is named by its position, before any request', async () => {
 		const { fal } = server;
-		const run = await runWorkflow({ parameters: editParams({ imageUrl: 'https://example.com/a.png\nnot-a-url' }), credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: editParams({ imageUrl: 'https://example.com/a.png\nnot-a-url' }),
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error?.message).toBe('Image URL 2: "not-a-url" is not an http(s) URL or a data URL');
 		expect(fal.requests).toHaveLength(0);
 	});
@@ -137,25 +215,28 @@ describe('Text to Image', () => {
 	it.each([
 		['pro', '/fal-ai/flux-pro/kontext/text-to-image'],
 		['max', '/fal-ai/flux-pro/kontext/max/text-to-image'],
-	])('model %s submits to %s and outputs every image as binary data, data_1, ...', async (model, path) => {
-		const { fal } = server;
-		const run = await runWorkflow({
-			parameters: textToImageParams({ model, options: { numImages: 3, outputFormat: 'png' } }),
-			credentials: credentialsFor(fal),
-		});
-		expect(run.error).toBeUndefined();
-		expect(requestsOf(fal, 'submit')[0].path).toBe(path);
-		const [item] = run.output();
-		expect(Object.keys(item.binary ?? {}).sort()).toEqual(['data', 'data_1', 'data_2']);
-		for (const binary of Object.values(item.binary ?? {})) {
-			expect(binary.mimeType).toBe('image/png');
-			expect(isPng(binary.data)).toBe(true);
-			expect(binary.fileName).toMatch(/\.png$/);
-		}
-		expect(item.json.images).toHaveLength(3);
-	});
+	])(
+		'model %s submits to %s and outputs every image as binary data, data_1, ...',
+		async (model, path) => {
+			const { fal } = server;
+			const run = await runWorkflow({
+				parameters: textToImageParams({ model, options: { numImages: 3, outputFormat: 'png' } }),
+				credentials: credentialsFor(fal),
+			});
+			expect(run.error).toBeUndefined();
+			expect(requestsOf(fal, 'submit')[0].path).toBe(path);
+			const [item] = run.output();
+			expect(Object.keys(item.binary ?? {}).sort()).toEqual(['data', 'data_1', 'data_2']);
+			for (const binary of Object.values(item.binary ?? {})) {
+				expect(binary.mimeType).toBe('image/png');
+				expect(isPng(binary.data)).toBe(true);
+				expect(binary.fileName).toMatch(/\.png$/);
+			}
+			expect(item.json.images).toHaveLength(3);
+		},
+	);
 
-	it('sends every option under fal\'s name and type, and nothing the user did not set', async () => {
+	it("sends every option under fal's name and type, and nothing the user did not set", async () => {
 		const { fal } = server;
 		const options = {
 			guidanceScale: 7.5,
@@ -169,7 +250,10 @@ describe('Text to Image', () => {
 			webhookUrl: 'http://127.0.0.1:9/hook',
 			binaryPropertyOutput: 'picture',
 		};
-		const run = await runWorkflow({ parameters: textToImageParams({ options }), credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: textToImageParams({ options }),
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error).toBeUndefined();
 		const [submit] = requestsOf(fal, 'submit');
 		expect(submit.body).toEqual({
@@ -196,16 +280,24 @@ describe('Text to Image', () => {
 	it('sends no option at all by default, and safety tolerance given as a number still goes as a string', async () => {
 		const { fal } = server;
 		await runWorkflow({ parameters: textToImageParams(), credentials: credentialsFor(fal) });
-		expect(requestsOf(fal, 'submit')[0].body).toEqual({ prompt: 'A lighthouse at dawn, oil painting' });
+		expect(requestsOf(fal, 'submit')[0].body).toEqual({
+			prompt: 'A lighthouse at dawn, oil painting',
+		});
 		fal.reset();
-		const run = await runWorkflow({ parameters: textToImageParams({ options: { safetyTolerance: '={{ 3 }}' } }), credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: textToImageParams({ options: { safetyTolerance: '={{ 3 }}' } }),
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error).toBeUndefined();
 		expect((requestsOf(fal, 'submit')[0].body as any).safety_tolerance).toBe('3');
 	});
 
 	it('leaves images as URLs when Download Images is off', async () => {
 		const { fal } = server;
-		const run = await runWorkflow({ parameters: textToImageParams({ options: { downloadImages: false } }), credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: textToImageParams({ options: { downloadImages: false } }),
+			credentials: credentialsFor(fal),
+		});
 		const [item] = run.output();
 		expect(item.binary).toBeUndefined();
 		expect(item.json.images[0].url.startsWith(fal.cdnUrl)).toBe(true);
@@ -272,23 +364,47 @@ describe('hand-off and the Request resource', () => {
 		const run = await runWorkflow({
 			parameters: editParams({ waitForCompletion: false }),
 			credentials: credentialsFor(fal),
-			then: [{ name: 'Result', parameters: { resource: 'request', operation: 'getResult', waitForCompletion: false }, continueOnFail: true }],
+			then: [
+				{
+					name: 'Result',
+					parameters: { resource: 'request', operation: 'getResult', waitForCompletion: false },
+					continueOnFail: true,
+				},
+			],
 		});
 		expect(run.output('Result')[0].json.error).toMatch(/has not finished yet/);
 		const missing = await runWorkflow({
-			parameters: { resource: 'request', operation: 'getResult', requestId: '11111111-2222-4333-8444-555555555555', waitForCompletion: false },
+			parameters: {
+				resource: 'request',
+				operation: 'getResult',
+				requestId: '11111111-2222-4333-8444-555555555555',
+				waitForCompletion: false,
+			},
 			credentials: credentialsFor(fal),
 		});
-		expect(missing.error?.message).toBe('Request 11111111-2222-4333-8444-555555555555 was not found (404)');
+		expect(missing.error?.message).toBe(
+			'Request 11111111-2222-4333-8444-555555555555 was not found (404)',
+		);
 		expect(missing.error?.description).toMatch(/about an hour/);
 	});
 
-	it('Cancel gives fal\'s three answers as output', async () => {
+	it("Cancel gives fal's three answers as output", async () => {
 		const { fal } = server;
-		fal.options.timing = (input) => (input.prompt === 'slow' ? { queueMs: 5000, runMs: 100 } : { queueMs: 0, runMs: 0 });
-		const queued = await runWorkflow({ parameters: textToImageParams({ prompt: 'slow', waitForCompletion: false }), credentials: credentialsFor(fal) });
-		const done = await runWorkflow({ parameters: textToImageParams({ prompt: 'fast' }), credentials: credentialsFor(fal) });
-		const ids = [queued.output()[0].json.request_id, done.output()[0].json.request_id, '99999999-2222-4333-8444-555555555555'];
+		fal.options.timing = (input) =>
+			input.prompt === 'slow' ? { queueMs: 5000, runMs: 100 } : { queueMs: 0, runMs: 0 };
+		const queued = await runWorkflow({
+			parameters: textToImageParams({ prompt: 'slow', waitForCompletion: false }),
+			credentials: credentialsFor(fal),
+		});
+		const done = await runWorkflow({
+			parameters: textToImageParams({ prompt: 'fast' }),
+			credentials: credentialsFor(fal),
+		});
+		const ids = [
+			queued.output()[0].json.request_id,
+			done.output()[0].json.request_id,
+			'99999999-2222-4333-8444-555555555555',
+		];
 		const run = await runWorkflow({
 			parameters: { resource: 'request', operation: 'cancel', requestId: '={{ $json.id }}' },
 			credentials: credentialsFor(fal),
@@ -310,29 +426,55 @@ describe('failures that must never look like success', () => {
 		fal.failNextJobs(1, { error: 'Runner disconnected', error_type: 'runner_disconnected' });
 		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal) });
 		const id = [...fal.jobs.keys()][0];
-		expect(run.error?.message).toBe('The job failed on fal: Runner disconnected (runner_disconnected)');
+		expect(run.error?.message).toBe(
+			'The job failed on fal: Runner disconnected (runner_disconnected)',
+		);
 		expect(run.error?.description).toContain(id);
 		// Its result is read once for a better reason (here it has none: the status's words stay).
 		expect(requestsOf(fal, 'result')).toHaveLength(1);
 	});
 
-	it('a 422 names the field in the node\'s words, and Continue On Fail keeps the request id', async () => {
+	it("a 422 names the field in the node's words, and Continue On Fail keeps the request id", async () => {
 		const { fal } = server;
 		// An expression can put any value past the editor: the node checks ranges itself, so only an input
 		// the node cannot know is wrong reaches fal. An image URL fal cannot fetch is such a case: simulate
 		// fal's answer for it with a 422 on the result.
-		fal.inject({ kind: 'result', status: 422, body: { detail: [{ loc: ['body', 'image_url'], msg: 'Could not download the image', type: 'file_download_error' }] } });
-		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal), continueOnFail: true });
+		fal.inject({
+			kind: 'result',
+			status: 422,
+			body: {
+				detail: [
+					{
+						loc: ['body', 'image_url'],
+						msg: 'Could not download the image',
+						type: 'file_download_error',
+					},
+				],
+			},
+		});
+		const run = await runWorkflow({
+			parameters: editParams(),
+			credentials: credentialsFor(fal),
+			continueOnFail: true,
+		});
 		const [item] = run.output();
-		expect(item.json.error).toBe('fal rejected the input: Image URL (image_url): Could not download the image');
+		expect(item.json.error).toBe(
+			'fal rejected the input: Image URL (image_url): Could not download the image',
+		);
 		expect(item.json.request_id).toBe([...fal.jobs.keys()][0]);
-		expect(item.json.response_url).toBe(`${fal.url}/fal-ai/flux-pro/requests/${item.json.request_id}`);
+		expect(item.json.response_url).toBe(
+			`${fal.url}/fal-ai/flux-pro/requests/${item.json.request_id}`,
+		);
 		expect(item.binary).toBeUndefined();
 	});
 
 	it('a data URL without image data is refused before any request', async () => {
 		const { fal } = server;
-		const run = await runWorkflow({ parameters: editParams({ imageUrl: 'data:image/png;base64,' }), credentials: credentialsFor(fal), continueOnFail: true });
+		const run = await runWorkflow({
+			parameters: editParams({ imageUrl: 'data:image/png;base64,' }),
+			credentials: credentialsFor(fal),
+			continueOnFail: true,
+		});
 		const [item] = run.output();
 		expect(item.json.error).toBe('Image URL: is a data URL without valid image data');
 		expect(item.json.request_id).toBeUndefined();
@@ -341,23 +483,32 @@ describe('failures that must never look like success', () => {
 });
 
 describe('gateways', () => {
-	it('rebases fal\'s URLs onto the gateway; the origin they name receives nothing', async () => {
+	it("rebases fal's URLs onto the gateway; the origin they name receives nothing", async () => {
 		const foreign = await FakeFal.start();
 		const gateway = await FakeFal.start({ publicBaseUrl: foreign.url, authScheme: 'bearer' });
 		try {
-			const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(gateway, { baseUrl: `${gateway.url}/` }) });
+			const run = await runWorkflow({
+				parameters: editParams(),
+				credentials: credentialsFor(gateway, { baseUrl: `${gateway.url}/` }),
+			});
 			expect(run.error).toBeUndefined();
 			expect(foreign.requests).toHaveLength(0);
 			const kinds = gateway.requests.map((r) => r.kind);
 			expect(kinds[0]).toBe('submit');
 			expect(kinds).toContain('result');
-			for (const request of gateway.requests) expect(request.headers.authorization).toBe(`Bearer ${VALID_TOKEN}`);
+			for (const request of gateway.requests)
+				expect(request.headers.authorization).toBe(`Bearer ${VALID_TOKEN}`);
 			// images come from the CDN origin, without the token
 			expect(gateway.cdnRequests.length).toBe(1);
 			expect(gateway.cdnRequests[0].headers.authorization).toBeUndefined();
-			const handle = await runWorkflow({ parameters: editParams({ waitForCompletion: false }), credentials: credentialsFor(gateway) });
+			const handle = await runWorkflow({
+				parameters: editParams({ waitForCompletion: false }),
+				credentials: credentialsFor(gateway),
+			});
 			const id = handle.output()[0].json.request_id;
-			expect(handle.output()[0].json.status_url).toBe(`${gateway.url}/fal-ai/flux-pro/requests/${id}/status`);
+			expect(handle.output()[0].json.status_url).toBe(
+				`${gateway.url}/fal-ai/flux-pro/requests/${id}/status`,
+			);
 		} finally {
 			await gateway.stop();
 			await foreign.stop();
@@ -367,8 +518,13 @@ describe('gateways', () => {
 	it('a gateway mounted under a path prefix keeps it', async () => {
 		const { fal } = server;
 		// The fake serves fal at its root; a prefix it does not know answers 404, which the node reports as a wrong Base URL.
-		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal, { baseUrl: `${fal.url}/prefix` }) });
-		expect(requestsOf(fal, 'other')[0]?.path ?? fal.requests[0].path).toBe('/prefix/fal-ai/flux-pro/kontext');
+		const run = await runWorkflow({
+			parameters: editParams(),
+			credentials: credentialsFor(fal, { baseUrl: `${fal.url}/prefix` }),
+		});
+		expect(requestsOf(fal, 'other')[0]?.path ?? fal.requests[0].path).toBe(
+			'/prefix/fal-ai/flux-pro/kontext',
+		);
 		expect(run.error?.message).toMatch(/no such endpoint \(404\)/);
 		expect(run.error?.description).toMatch(/Base URL/);
 	});

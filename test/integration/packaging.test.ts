@@ -24,19 +24,29 @@ interface PackageJson {
 	n8n?: { n8nNodesApiVersion?: number; strict?: boolean; nodes?: string[]; credentials?: string[] };
 }
 
-const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as PackageJson;
+const pkg = JSON.parse(
+	fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'),
+) as PackageJson;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /** A copy of the repository as a fresh clone has it (plus uncommitted work), sharing node_modules. */
 function freshCopy(): string {
 	const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'flux-kontext-publish-'));
-	const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8' });
+	const listed = execFileSync(
+		'git',
+		['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+		{ cwd: REPO_ROOT, encoding: 'utf8' },
+	);
 	for (const file of listed.split('\0').filter(Boolean)) {
 		if (!fs.existsSync(path.join(REPO_ROOT, file))) continue; // deleted, not yet committed
 		fs.mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
 		fs.copyFileSync(path.join(REPO_ROOT, file), path.join(copy, file));
 	}
-	fs.symlinkSync(fs.realpathSync(path.join(REPO_ROOT, 'node_modules')), path.join(copy, 'node_modules'), 'dir');
+	fs.symlinkSync(
+		fs.realpathSync(path.join(REPO_ROOT, 'node_modules')),
+		path.join(copy, 'node_modules'),
+		'dir',
+	);
 	return copy;
 }
 
@@ -47,7 +57,11 @@ function publishedFiles(): string[] {
 		expect(fs.existsSync(path.join(copy, 'dist'))).toBe(false);
 		// The environment of `npm test` must not decide this: only the project's own npm config counts. (jest's
 		// NODE_ENV=test also puts eslint-plugin-n8n-nodes-base into its own test mode, which misnames files.)
-		const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_config_ignore_scripts|NODE_ENV)$/i.test(key)));
+		const env = Object.fromEntries(
+			Object.entries(process.env).filter(
+				([key]) => !/^(npm_config_ignore_scripts|NODE_ENV)$/i.test(key),
+			),
+		);
 		const stdout = execFileSync(npm, ['publish', '--dry-run', '--json'], {
 			cwd: copy,
 			encoding: 'utf8',
@@ -55,7 +69,10 @@ function publishedFiles(): string[] {
 			env: { ...env, npm_config_loglevel: 'error' },
 		});
 		// prepublishOnly's output comes first; the JSON object keyed by the package name closes stdout.
-		const json = JSON.parse(stdout.slice(stdout.lastIndexOf(`{\n  "${pkg.name}": {`))) as Record<string, { name: string; version: string; files: Array<{ path: string }> }>;
+		const json = JSON.parse(stdout.slice(stdout.lastIndexOf(`{\n  "${pkg.name}": {`))) as Record<
+			string,
+			{ name: string; version: string; files: Array<{ path: string }> }
+		>;
 		const result = json[pkg.name];
 		expect(result.name).toBe(pkg.name);
 		expect(result.version).toBe(pkg.version);
@@ -72,7 +89,10 @@ describe('the npm package', () => {
 	}, 240_000);
 
 	it('contains only the build output, the README, the LICENSE and package.json', () => {
-		const extra = files.filter((file) => !file.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(file));
+		const extra = files.filter(
+			(file) =>
+				!file.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(file),
+		);
 		expect(extra).toEqual([]);
 		expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'package.json']));
 		// npm adds no CHANGELOG on its own, and `files` does not list it: the changelog lives in the repository.
@@ -81,9 +101,16 @@ describe('the npm package', () => {
 
 	it('ships the built node and credential and nothing else from the repository: no sources, tests or examples', () => {
 		const dist = files.filter((file) => file.startsWith('dist/'));
-		expect(dist.every((file) => file.startsWith('dist/nodes/FluxKontext/') || file.startsWith('dist/credentials/'))).toBe(true);
+		expect(
+			dist.every(
+				(file) =>
+					file.startsWith('dist/nodes/FluxKontext/') || file.startsWith('dist/credentials/'),
+			),
+		).toBe(true);
 		expect(dist.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
-		expect(files.filter((file) => /(^|\/)(test|tests|examples|scripts|node_modules)\//.test(file))).toEqual([]);
+		expect(
+			files.filter((file) => /(^|\/)(test|tests|examples|scripts|node_modules)\//.test(file)),
+		).toEqual([]);
 		// Every file in dist/ is packed (the build leaves nothing that npm would skip).
 		const built: string[] = [];
 		const walk = (dir: string) => {
@@ -97,7 +124,7 @@ describe('the npm package', () => {
 		expect(dist).toEqual(built.sort());
 	});
 
-	it('contains every file package.json\'s n8n block names, both icons and the codex file', () => {
+	it("contains every file package.json's n8n block names, both icons and the codex file", () => {
 		const named = [...(pkg.n8n?.nodes ?? []), ...(pkg.n8n?.credentials ?? [])];
 		expect(named.length).toBe(2);
 		for (const file of named) expect(files).toContain(file);
@@ -111,7 +138,10 @@ describe('the npm package', () => {
 	it('ships no source maps and no reference to one (the .ts sources are not shipped)', () => {
 		expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
 		for (const file of files.filter((f) => f.endsWith('.js'))) {
-			expect({ file, mapped: fs.readFileSync(path.join(REPO_ROOT, file), 'utf8').includes('sourceMappingURL') }).toEqual({ file, mapped: false });
+			expect({
+				file,
+				mapped: fs.readFileSync(path.join(REPO_ROOT, file), 'utf8').includes('sourceMappingURL'),
+			}).toEqual({ file, mapped: false });
 		}
 	});
 
@@ -131,21 +161,44 @@ describe('the npm package', () => {
 		});
 	});
 
-	it('LICENSE is the MIT license of the package\'s contributors', () => {
+	it("LICENSE is the MIT license of the package's contributors", () => {
 		const license = fs.readFileSync(path.join(REPO_ROOT, 'LICENSE'), 'utf8');
-		expect(license).toMatch(/^MIT License\n\nCopyright \(c\) 2026 n8n-nodes-flux-kontext contributors\n/);
+		expect(license).toMatch(
+			/^MIT License\n\nCopyright \(c\) 2026 n8n-nodes-flux-kontext contributors\n/,
+		);
 		expect(license).toContain('Permission is hereby granted, free of charge');
 	});
 });
 
 describe('what n8n shows of the node', () => {
-	it('the canvas subtitle is the operation\'s display name', async () => {
+	it("the canvas subtitle is the operation's display name", async () => {
 		const description = await nodeDescription();
 		const subtitleOf = (parameters: Record<string, string>) => {
-			const node: INode = { id: '1', name: 'FLUX Kontext', type: 'n8n-nodes-flux-kontext.fluxKontext', typeVersion: 1, position: [0, 0], parameters };
-			const nodeTypes = { getByName: () => ({ description }), getByNameAndVersion: () => ({ description }), getKnownTypes: () => ({}) };
-			const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes: nodeTypes as never });
-			return workflow.expression.getSimpleParameterValue(node, description.subtitle as string, 'internal', {});
+			const node: INode = {
+				id: '1',
+				name: 'FLUX Kontext',
+				type: 'n8n-nodes-flux-kontext.fluxKontext',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters,
+			};
+			const nodeTypes = {
+				getByName: () => ({ description }),
+				getByNameAndVersion: () => ({ description }),
+				getKnownTypes: () => ({}),
+			};
+			const workflow = new Workflow({
+				nodes: [node],
+				connections: {},
+				active: false,
+				nodeTypes: nodeTypes as never,
+			});
+			return workflow.expression.getSimpleParameterValue(
+				node,
+				description.subtitle as string,
+				'internal',
+				{},
+			);
 		};
 		expect(subtitleOf({ resource: 'image', operation: 'edit' })).toBe('Edit');
 		expect(subtitleOf({ resource: 'image', operation: 'textToImage' })).toBe('Text to Image');
@@ -156,35 +209,51 @@ describe('what n8n shows of the node', () => {
 	});
 
 	it('the codex file names the node, its categories and documentation links', () => {
-		const codex = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'dist/nodes/FluxKontext/FluxKontext.node.json'), 'utf8')) as {
+		const codex = JSON.parse(
+			fs.readFileSync(path.join(REPO_ROOT, 'dist/nodes/FluxKontext/FluxKontext.node.json'), 'utf8'),
+		) as {
 			node: string;
 			nodeVersion: string;
 			codexVersion: string;
 			categories: string[];
-			resources: { primaryDocumentation?: Array<{ url: string }>; credentialDocumentation?: Array<{ url: string }> };
+			resources: {
+				primaryDocumentation?: Array<{ url: string }>;
+				credentialDocumentation?: Array<{ url: string }>;
+			};
 		};
 		expect(codex.node).toBe('n8n-nodes-flux-kontext.fluxKontext');
 		expect(codex.nodeVersion).toBe('1.0');
 		expect(codex.codexVersion).toBe('1.0');
 		expect(codex.categories.length).toBeGreaterThan(0);
-		const links = [...(codex.resources.primaryDocumentation ?? []), ...(codex.resources.credentialDocumentation ?? [])];
+		const links = [
+			...(codex.resources.primaryDocumentation ?? []),
+			...(codex.resources.credentialDocumentation ?? []),
+		];
 		expect(codex.resources.primaryDocumentation?.length).toBeGreaterThan(0);
 		expect(codex.resources.credentialDocumentation?.length).toBeGreaterThan(0);
 		for (const link of links) expect(link.url).toMatch(/^https:\/\/\S+$/);
 	});
 
-	it('the node is usable as a tool and has light and dark icons, which n8n\'s loader finds in the package', async () => {
+	it("the node is usable as a tool and has light and dark icons, which n8n's loader finds in the package", async () => {
 		const description = await nodeDescription();
 		expect(description.usableAsTool).toBe(true);
 		// As written in the node: one icon per theme.
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		const { FluxKontext } = require(path.join(REPO_ROOT, 'dist/nodes/FluxKontext/FluxKontext.node.js'));
-		expect(new FluxKontext().description.icon).toEqual({ light: 'file:fluxKontext.svg', dark: 'file:fluxKontext.dark.svg' });
+		const { FluxKontext } = require(
+			path.join(REPO_ROOT, 'dist/nodes/FluxKontext/FluxKontext.node.js'),
+		);
+		expect(new FluxKontext().description.icon).toEqual({
+			light: 'file:fluxKontext.svg',
+			dark: 'file:fluxKontext.dark.svg',
+		});
 		// As n8n serves them: the loader turns `file:` icons into URLs of files that must exist in the package.
 		const credential = await credentialType();
 		for (const described of [description, credential]) {
 			const { iconUrl } = described as { iconUrl?: { light: string; dark: string } };
-			expect(iconUrl).toEqual({ light: expect.stringMatching(/\/fluxKontext\.svg$/), dark: expect.stringMatching(/\/fluxKontext\.dark\.svg$/) });
+			expect(iconUrl).toEqual({
+				light: expect.stringMatching(/\/fluxKontext\.svg$/),
+				dark: expect.stringMatching(/\/fluxKontext\.dark\.svg$/),
+			});
 			for (const url of Object.values(iconUrl!)) {
 				const file = url.replace(/^icons\/n8n-nodes-flux-kontext\//, '');
 				expect(fs.readFileSync(path.join(REPO_ROOT, file), 'utf8')).toMatch(/<svg[\s>]/);

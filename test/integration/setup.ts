@@ -24,14 +24,29 @@ export function useFakeFal(options?: FakeFalOptions): { readonly fal: FakeFal } 
 	};
 }
 
-export function credentialsFor(fal: FakeFal, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function credentialsFor(
+	fal: FakeFal,
+	extra: Record<string, unknown> = {},
+): Record<string, unknown> {
 	return { apiKey: VALID_TOKEN, baseUrl: fal.url, authScheme: 'auto', ...extra };
 }
 
 /** The queue handle the node outputs for a job, with URLs on the fake's origin (owner/app only, no sub-path). */
-export function handleFor(fal: FakeFal, id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function handleFor(
+	fal: FakeFal,
+	id: string,
+	extra: Record<string, unknown> = {},
+): Record<string, unknown> {
 	const base = `${fal.url}/fal-ai/flux-pro/requests/${id}`;
-	return { request_id: id, status: 'IN_QUEUE', status_url: `${base}/status`, response_url: base, cancel_url: `${base}/cancel`, queue_position: 0, ...extra };
+	return {
+		request_id: id,
+		status: 'IN_QUEUE',
+		status_url: `${base}/status`,
+		response_url: base,
+		cancel_url: `${base}/cancel`,
+		queue_position: 0,
+		...extra,
+	};
 }
 
 export function requestsOf(fal: FakeFal, kind: RecordedRequest['kind']): RecordedRequest[] {
@@ -50,13 +65,24 @@ export function editParams(overrides: Record<string, unknown> = {}): Record<stri
 	};
 }
 
-export function textToImageParams(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-	return { resource: 'image', operation: 'textToImage', prompt: 'A lighthouse at dawn, oil painting', ...overrides };
+export function textToImageParams(
+	overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+	return {
+		resource: 'image',
+		operation: 'textToImage',
+		prompt: 'A lighthouse at dawn, oil painting',
+		...overrides,
+	};
 }
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 export const isPng = (data: Buffer) => data.subarray(0, 8).equals(PNG_SIGNATURE);
-export const isJpeg = (data: Buffer) => data[0] === 0xff && data[1] === 0xd8 && data[data.length - 2] === 0xff && data[data.length - 1] === 0xd9;
+export const isJpeg = (data: Buffer) =>
+	data[0] === 0xff &&
+	data[1] === 0xd8 &&
+	data[data.length - 2] === 0xff &&
+	data[data.length - 1] === 0xd9;
 
 /** Waits (bounded) until a condition on the fake server holds, e.g. a cancel that follows a Stop. */
 export async function eventually(condition: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -72,11 +98,18 @@ export async function eventually(condition: () => boolean, timeoutMs = 3000): Pr
  * (one module registry per test file). Tests shorten them instead of waiting through real back-off; restored
  * after each test.
  */
-export function useTransportSettings(): { retry: Record<string, number>; deadlines: Record<string, number> } {
+export function useTransportSettings(): {
+	retry: Record<string, number>;
+	deadlines: Record<string, number>;
+} {
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const { DEFAULT_RETRY } = require(path.join(__dirname, '../../dist/nodes/FluxKontext/transport/retry.js')) as { DEFAULT_RETRY: Record<string, number> };
+	const { DEFAULT_RETRY } = require(
+		path.join(__dirname, '../../dist/nodes/FluxKontext/transport/retry.js'),
+	) as { DEFAULT_RETRY: Record<string, number> };
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const { DEADLINES_MS } = require(path.join(__dirname, '../../dist/nodes/FluxKontext/transport/index.js')) as { DEADLINES_MS: Record<string, number> };
+	const { DEADLINES_MS } = require(
+		path.join(__dirname, '../../dist/nodes/FluxKontext/transport/index.js'),
+	) as { DEADLINES_MS: Record<string, number> };
 	const saved = { retry: { ...DEFAULT_RETRY }, deadlines: { ...DEADLINES_MS } };
 	afterEach(() => {
 		Object.assign(DEFAULT_RETRY, saved.retry);

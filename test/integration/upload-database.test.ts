@@ -19,16 +19,22 @@ it('a binary stored in the database is uploaded whole and the job sees its bytes
 	const run = await runWorkflow({
 		parameters: editParams({ imageSource: 'binary' }),
 		credentials: credentialsFor(fal, { storageUrl: fal.storageUrl }),
-		items: [{ binary: { data: { generateBytes: size, mimeType: 'image/png', fileName: 'scan.png' } } }],
+		items: [
+			{ binary: { data: { generateBytes: size, mimeType: 'image/png', fileName: 'scan.png' } } },
+		],
 	});
 	expect(run.error).toBeUndefined();
 	const [put] = fal.cdnRequests.filter((r) => r.kind === 'upload');
 	expect(put.bodyBytes).toBe(size);
 	expect(put.headers['content-length']).toBe(String(size));
 	const [job] = fal.jobs.values();
-	expect(requestsOf(fal, 'submit')[0].body).toMatchObject({ image_url: [...fal.uploads.values()][0].fileUrl });
+	expect(requestsOf(fal, 'submit')[0].body).toMatchObject({
+		image_url: [...fal.uploads.values()][0].fileUrl,
+	});
 	const expected = createHash('sha256');
 	for (const chunk of generatedFileChunks(size, 1)) expected.update(chunk);
-	expect(createHash('sha256').update(job.inputImages[0].bytes!).digest('hex')).toBe(expected.digest('hex'));
+	expect(createHash('sha256').update(job.inputImages[0].bytes!).digest('hex')).toBe(
+		expected.digest('hex'),
+	);
 	expect(run.output()[0].binary?.data.id).toMatch(/^database:/);
 });

@@ -14,14 +14,23 @@ import { makePng } from '../support/fake-fal';
 import type { FakeFal } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
 import { generatedFileChunks } from '../support/test-nodes';
-import { credentialsFor, editParams, requestsOf, useFakeFal, useTransportSettings, VALID_TOKEN } from './setup';
+import {
+	credentialsFor,
+	editParams,
+	requestsOf,
+	useFakeFal,
+	useTransportSettings,
+	VALID_TOKEN,
+} from './setup';
 
 const server = useFakeFal();
 const transport = useTransportSettings();
 
 /** The fake's storage as the credential's Storage URL (its Base URL, 127.0.0.1, is a gateway's). */
-const withStorage = (fal: FakeFal, extra: Record<string, unknown> = {}) => credentialsFor(fal, { storageUrl: fal.storageUrl, ...extra });
-const binaryEdit = (overrides: Record<string, unknown> = {}) => editParams({ imageSource: 'binary', ...overrides });
+const withStorage = (fal: FakeFal, extra: Record<string, unknown> = {}) =>
+	credentialsFor(fal, { storageUrl: fal.storageUrl, ...extra });
+const binaryEdit = (overrides: Record<string, unknown> = {}) =>
+	editParams({ imageSource: 'binary', ...overrides });
 const sha256 = (data: Buffer | Iterable<Buffer>) => {
 	const hash = createHash('sha256');
 	for (const chunk of Buffer.isBuffer(data) ? [data] : data) hash.update(chunk);
@@ -44,7 +53,11 @@ describe('binary inputs go to storage', () => {
 
 		const [initiate] = fal.storageRequests;
 		expect(fal.storageRequests).toHaveLength(1);
-		expect(initiate).toMatchObject({ method: 'POST', path: '/storage/upload/initiate', query: { storage_type: 'fal-cdn-v3' } });
+		expect(initiate).toMatchObject({
+			method: 'POST',
+			path: '/storage/upload/initiate',
+			query: { storage_type: 'fal-cdn-v3' },
+		});
 		expect(initiate.body).toEqual({ content_type: 'image/png', file_name: 'kitchen.png' });
 		expect(initiate.headers.authorization).toBe(`Bearer ${VALID_TOKEN}`);
 
@@ -56,10 +69,15 @@ describe('binary inputs go to storage', () => {
 
 		const [upload] = fal.uploads.values();
 		const [submit] = requestsOf(fal, 'submit');
-		expect(submit.body).toEqual({ prompt: 'Put a donut next to the flour', image_url: upload.fileUrl });
+		expect(submit.body).toEqual({
+			prompt: 'Put a donut next to the flour',
+			image_url: upload.fileUrl,
+		});
 		// What fal's runner fetched is the input, byte for byte.
 		const [job] = fal.jobs.values();
-		expect(job.inputImages).toEqual([expect.objectContaining({ source: 'uploaded', contentType: 'image/png' })]);
+		expect(job.inputImages).toEqual([
+			expect.objectContaining({ source: 'uploaded', contentType: 'image/png' }),
+		]);
 		expect(job.inputImages[0].bytes?.equals(png)).toBe(true);
 		expect(run.output()[0].json.request_id).toBe(job.id);
 	});
@@ -71,12 +89,22 @@ describe('binary inputs go to storage', () => {
 		const run = await runWorkflow({
 			parameters: binaryEdit({ binaryPropertyName: 'person, scene' }),
 			credentials: withStorage(fal),
-			items: [{ binary: { scene: { data: scene, mimeType: 'image/png' }, person: { data: person, mimeType: 'image/png' } } }],
+			items: [
+				{
+					binary: {
+						scene: { data: scene, mimeType: 'image/png' },
+						person: { data: person, mimeType: 'image/png' },
+					},
+				},
+			],
 		});
 		expect(run.error).toBeUndefined();
 		const [job] = fal.jobs.values();
 		expect(job.endpoint).toBe('fal-ai/flux-pro/kontext/multi');
-		expect(job.inputImages.map((image) => image.bytes && sha256(image.bytes))).toEqual([sha256(person), sha256(scene)]);
+		expect(job.inputImages.map((image) => image.bytes && sha256(image.bytes))).toEqual([
+			sha256(person),
+			sha256(scene),
+		]);
 	});
 
 	it('a 95 MB input takes the multipart path: 10 MB parts, then complete, streamed from the store', async () => {
@@ -85,12 +113,27 @@ describe('binary inputs go to storage', () => {
 		const run = await runWorkflow({
 			parameters: binaryEdit({ options: { downloadImages: false } }),
 			credentials: withStorage(fal),
-			items: [{ binary: { data: { generateBytes: size, mimeType: 'image/png', fileName: 'poster.png' } } }],
+			items: [
+				{
+					binary: { data: { generateBytes: size, mimeType: 'image/png', fileName: 'poster.png' } },
+				},
+			],
 		});
 		expect(run.error).toBeUndefined();
 		expect(fal.storageRequests.map((r) => r.path)).toEqual(['/storage/upload/initiate-multipart']);
 		const parts = fal.cdnRequests.filter((r) => r.kind === 'upload');
-		expect(parts.map((r) => r.path.split('/').pop())).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+		expect(parts.map((r) => r.path.split('/').pop())).toEqual([
+			'1',
+			'2',
+			'3',
+			'4',
+			'5',
+			'6',
+			'7',
+			'8',
+			'9',
+			'10',
+		]);
 		expect(parts.map((r) => r.bodyBytes)).toEqual([...Array(9).fill(10 * MiB), 5 * MiB]);
 		expect(parts.every((r) => r.headers.authorization === undefined)).toBe(true);
 		const [complete] = fal.cdnRequests.filter((r) => r.kind === 'complete');
@@ -114,7 +157,9 @@ describe('where uploads go', () => {
 		expect(run.error).toBeUndefined();
 		expect(fal.storageRequests).toHaveLength(0);
 		expect(fal.cdnRequests.filter((r) => r.kind === 'upload')).toHaveLength(0);
-		expect((requestsOf(fal, 'submit')[0].body as { image_url: string }).image_url).toBe(`data:image/png;base64,${png.toString('base64')}`);
+		expect((requestsOf(fal, 'submit')[0].body as { image_url: string }).image_url).toBe(
+			`data:image/png;base64,${png.toString('base64')}`,
+		);
 	});
 
 	it('Always Upload without a storage is refused before any request', async () => {
@@ -124,7 +169,9 @@ describe('where uploads go', () => {
 			credentials: credentialsFor(fal),
 			items: [{ binary: { data: { data: makePng(2, 2), mimeType: 'image/png' } } }],
 		});
-		expect(run.error?.message).toBe('Image Upload: is Always Upload, but the credential has no storage');
+		expect(run.error?.message).toBe(
+			'Image Upload: is Always Upload, but the credential has no storage',
+		);
 		expect(run.error?.description).toMatch(/Storage URL/);
 		expect(allRequests(fal)).toHaveLength(0);
 	});
@@ -139,7 +186,11 @@ describe('where uploads go', () => {
 		});
 		expect(run.error).toBeUndefined();
 		expect(fal.storageRequests).toHaveLength(0);
-		expect((requestsOf(fal, 'submit')[0].body as { image_url: string }).image_url.startsWith('data:image/png;base64,')).toBe(true);
+		expect(
+			(requestsOf(fal, 'submit')[0].body as { image_url: string }).image_url.startsWith(
+				'data:image/png;base64,',
+			),
+		).toBe(true);
 	});
 
 	it('a Storage URL that is not an http(s) URL is refused before any request', async () => {
@@ -162,9 +213,13 @@ describe('the inline limit (10 MB)', () => {
 		const run = await runWorkflow({
 			parameters: binaryEdit(),
 			credentials: credentialsFor(fal),
-			items: [{ binary: { data: { generateBytes: big, mimeType: 'image/png', fileName: 'big.png' } } }],
+			items: [
+				{ binary: { data: { generateBytes: big, mimeType: 'image/png', fileName: 'big.png' } } },
+			],
 		});
-		expect(run.error?.message).toBe('Input Binary Field: "data" (big.png) is 11.0 MB, over the 10.0 MB limit of images sent inline');
+		expect(run.error?.message).toBe(
+			'Input Binary Field: "data" (big.png) is 11.0 MB, over the 10.0 MB limit of images sent inline',
+		);
 		expect(run.error?.description).toMatch(/http\(s\) URL.*Storage URL/);
 		expect(allRequests(fal)).toHaveLength(0);
 	});
@@ -173,21 +228,34 @@ describe('the inline limit (10 MB)', () => {
 		const { fal } = server;
 		const bytes = Buffer.concat([...generatedFileChunks(big, 7)]);
 		const dataUrl = `data:image/png;base64,${bytes.toString('base64')}`;
-		const refused = await runWorkflow({ parameters: editParams({ imageUrl: dataUrl }), credentials: credentialsFor(fal) });
-		expect(refused.error?.message).toBe('Image URL: is 11.0 MB, over the 10.0 MB limit of images sent inline');
+		const refused = await runWorkflow({
+			parameters: editParams({ imageUrl: dataUrl }),
+			credentials: credentialsFor(fal),
+		});
+		expect(refused.error?.message).toBe(
+			'Image URL: is 11.0 MB, over the 10.0 MB limit of images sent inline',
+		);
 		expect(allRequests(fal)).toHaveLength(0);
 
-		const run = await runWorkflow({ parameters: editParams({ imageUrl: dataUrl, options: { downloadImages: false } }), credentials: withStorage(fal) });
+		const run = await runWorkflow({
+			parameters: editParams({ imageUrl: dataUrl, options: { downloadImages: false } }),
+			credentials: withStorage(fal),
+		});
 		expect(run.error).toBeUndefined();
 		const [upload] = fal.uploads.values();
-		expect((requestsOf(fal, 'submit')[0].body as { image_url: string }).image_url).toBe(upload.fileUrl);
+		expect((requestsOf(fal, 'submit')[0].body as { image_url: string }).image_url).toBe(
+			upload.fileUrl,
+		);
 		expect([...fal.jobs.values()][0].inputImages[0].bytes?.equals(bytes)).toBe(true);
 	});
 
 	it('a small data URL stays inline as typed, storage or not', async () => {
 		const { fal } = server;
 		const dataUrl = `data:image/png;base64,${makePng(4, 4).toString('base64')}`;
-		const run = await runWorkflow({ parameters: editParams({ imageUrl: dataUrl }), credentials: withStorage(fal) });
+		const run = await runWorkflow({
+			parameters: editParams({ imageUrl: dataUrl }),
+			credentials: withStorage(fal),
+		});
 		expect(run.error).toBeUndefined();
 		expect(fal.storageRequests).toHaveLength(0);
 		expect((requestsOf(fal, 'submit')[0].body as { image_url: string }).image_url).toBe(dataUrl);
@@ -197,29 +265,48 @@ describe('the inline limit (10 MB)', () => {
 describe('binary inputs are checked by their bytes (issue 9, item 10)', () => {
 	it.each([
 		['empty', Buffer.alloc(0), /"data" is empty \(0 bytes\)/, undefined],
-		['a PDF', Buffer.from('%PDF-1.7\n1 0 obj'), /"data" is not an image \(image\/png, photo\.png\)/, /a PDF document/],
-		['text', Buffer.from('hello, I am not a picture'), /"data" is not an image \(image\/png, photo\.png\)/, /plain text/],
-	])('a binary typed image/png that is %s is refused before any request', async (_what, data, message, description) => {
-		const { fal } = server;
-		const run = await runWorkflow({
-			parameters: binaryEdit(),
-			credentials: withStorage(fal),
-			items: [{ binary: { data: { data, mimeType: 'image/png', fileName: 'photo.png' } } }],
-		});
-		expect(run.error?.message).toMatch(message);
-		if (description) expect(run.error?.description).toMatch(description);
-		expect(allRequests(fal)).toHaveLength(0);
-	});
+		[
+			'a PDF',
+			Buffer.from('%PDF-1.7\n1 0 obj'),
+			/"data" is not an image \(image\/png, photo\.png\)/,
+			/a PDF document/,
+		],
+		[
+			'text',
+			Buffer.from('hello, I am not a picture'),
+			/"data" is not an image \(image\/png, photo\.png\)/,
+			/plain text/,
+		],
+	])(
+		'a binary typed image/png that is %s is refused before any request',
+		async (_what, data, message, description) => {
+			const { fal } = server;
+			const run = await runWorkflow({
+				parameters: binaryEdit(),
+				credentials: withStorage(fal),
+				items: [{ binary: { data: { data, mimeType: 'image/png', fileName: 'photo.png' } } }],
+			});
+			expect(run.error?.message).toMatch(message);
+			if (description) expect(run.error?.description).toMatch(description);
+			expect(allRequests(fal)).toHaveLength(0);
+		},
+	);
 
 	it('the type sent is the one the bytes show, not the one declared', async () => {
 		const { fal } = server;
 		const run = await runWorkflow({
 			parameters: binaryEdit(),
 			credentials: withStorage(fal),
-			items: [{ binary: { data: { data: makePng(2, 2), mimeType: 'image/jpeg', fileName: 'photo.jpg' } } }],
+			items: [
+				{
+					binary: { data: { data: makePng(2, 2), mimeType: 'image/jpeg', fileName: 'photo.jpg' } },
+				},
+			],
 		});
 		expect(run.error).toBeUndefined();
-		expect((fal.storageRequests[0].body as { content_type: string }).content_type).toBe('image/png');
+		expect((fal.storageRequests[0].body as { content_type: string }).content_type).toBe(
+			'image/png',
+		);
 	});
 });
 
@@ -228,28 +315,45 @@ describe('upload failures', () => {
 		runWorkflow({
 			parameters: binaryEdit(),
 			credentials: withStorage(fal),
-			items: [{ binary: { data: { data: makePng(8, 8), mimeType: 'image/png', fileName: 'photo.png' } } }],
+			items: [
+				{ binary: { data: { data: makePng(8, 8), mimeType: 'image/png', fileName: 'photo.png' } } },
+			],
 			continueOnFail,
 		});
 	const host = (url: string) => new URL(url).host;
 
 	it('initiate refused: says which step and host, submits nothing', async () => {
 		const { fal } = server;
-		fal.inject({ kind: 'initiate', status: 403, body: { detail: 'Storage is not enabled for this key' } });
+		fal.inject({
+			kind: 'initiate',
+			status: 403,
+			body: { detail: 'Storage is not enabled for this key' },
+		});
 		const run = await runOne(fal);
 		expect(run.error?.message).toBe(
 			`Uploading "data" (photo.png) to storage failed while starting the upload: ${host(fal.storageUrl)} answered 403: Storage is not enabled for this key`,
 		);
-		expect(run.error?.description).toMatch(/refused the token.*Nothing was submitted to fal for this item, so nothing was billed/);
+		expect(run.error?.description).toMatch(
+			/refused the token.*Nothing was submitted to fal for this item, so nothing was billed/,
+		);
 		expect(requestsOf(fal, 'submit')).toHaveLength(0);
 	});
 
 	it('the PUT refused: the item fails (Continue On Fail keeps the error), nothing is submitted', async () => {
 		const { fal } = server;
-		fal.inject({ kind: 'upload', status: 403, body: '<Error><Code>SignatureDoesNotMatch</Code></Error>', headers: { 'content-type': 'application/xml' } });
+		fal.inject({
+			kind: 'upload',
+			status: 403,
+			body: '<Error><Code>SignatureDoesNotMatch</Code></Error>',
+			headers: { 'content-type': 'application/xml' },
+		});
 		const run = await runOne(fal, true);
 		const [item] = run.output();
-		expect(item.json.error).toMatch(new RegExp(`^Uploading "data" \\(photo\\.png\\) to storage failed while sending the bytes: ${host(fal.cdnUrl)} answered 403`));
+		expect(item.json.error).toMatch(
+			new RegExp(
+				`^Uploading "data" \\(photo\\.png\\) to storage failed while sending the bytes: ${host(fal.cdnUrl)} answered 403`,
+			),
+		);
 		expect(item.json.request_id).toBeUndefined();
 		expect(requestsOf(fal, 'submit')).toHaveLength(0);
 	});
@@ -272,8 +376,13 @@ describe('upload failures', () => {
 			items: [{ binary: { data: { generateBytes: 2 * MiB + 3, mimeType: 'image/png' } } }],
 		});
 		expect(run.error).toBeUndefined();
-		expect(fal.cdnRequests.filter((r) => r.kind === 'upload').map((r) => r.bodyBytes)).toEqual([2 * MiB + 3, 2 * MiB + 3]);
-		expect(sha256([...fal.jobs.values()][0].inputImages[0].bytes!)).toBe(sha256(generatedFileChunks(2 * MiB + 3, 1)));
+		expect(fal.cdnRequests.filter((r) => r.kind === 'upload').map((r) => r.bodyBytes)).toEqual([
+			2 * MiB + 3,
+			2 * MiB + 3,
+		]);
+		expect(sha256([...fal.jobs.values()][0].inputImages[0].bytes!)).toBe(
+			sha256(generatedFileChunks(2 * MiB + 3, 1)),
+		);
 	});
 
 	it('a storage host that cannot be reached: retried, then the item fails naming the host; nothing is submitted', async () => {
@@ -282,10 +391,16 @@ describe('upload failures', () => {
 		const run = await runWorkflow({
 			parameters: binaryEdit(),
 			credentials: withStorage(fal, { storageUrl: 'http://127.0.0.1:9' }),
-			items: [{ binary: { data: { data: makePng(8, 8), mimeType: 'image/png', fileName: 'photo.png' } } }],
+			items: [
+				{ binary: { data: { data: makePng(8, 8), mimeType: 'image/png', fileName: 'photo.png' } } },
+			],
 		});
-		expect(run.error?.message).toBe('Uploading "data" (photo.png) to storage failed while starting the upload: Could not reach 127.0.0.1:9: connection refused');
-		expect(run.error?.description).toMatch(/Storage URL.*Nothing was submitted to fal for this item, so nothing was billed/);
+		expect(run.error?.message).toBe(
+			'Uploading "data" (photo.png) to storage failed while starting the upload: Could not reach 127.0.0.1:9: connection refused',
+		);
+		expect(run.error?.description).toMatch(
+			/Storage URL.*Nothing was submitted to fal for this item, so nothing was billed/,
+		);
 		expect(requestsOf(fal, 'submit')).toHaveLength(0);
 	});
 
@@ -318,15 +433,25 @@ describe('upload failures', () => {
 
 	it('an initiate answer without upload_url is a failure of the item, not a crash', async () => {
 		const { fal } = server;
-		fal.inject({ kind: 'initiate', status: 200, body: { file_url: 'https://cdn.example.com/x.png' } });
+		fal.inject({
+			kind: 'initiate',
+			status: 200,
+			body: { file_url: 'https://cdn.example.com/x.png' },
+		});
 		const run = await runOne(fal);
-		expect(run.error?.message).toMatch(/while starting the upload: .* answered 200: the answer has no http\(s\) upload_url and file_url/);
+		expect(run.error?.message).toMatch(
+			/while starting the upload: .* answered 200: the answer has no http\(s\) upload_url and file_url/,
+		);
 		expect(requestsOf(fal, 'submit')).toHaveLength(0);
 	});
 });
 
 describe('File > Upload', () => {
-	const uploadParams = (overrides: Record<string, unknown> = {}) => ({ resource: 'file', operation: 'upload', ...overrides });
+	const uploadParams = (overrides: Record<string, unknown> = {}) => ({
+		resource: 'file',
+		operation: 'upload',
+		...overrides,
+	});
 
 	it('outputs file_url, content_type, file_name and file_size, keeps the binary, and an Edit can use the URL', async () => {
 		const { fal } = server;
@@ -334,13 +459,23 @@ describe('File > Upload', () => {
 		const run = await runWorkflow({
 			parameters: uploadParams(),
 			credentials: withStorage(fal),
-			items: [{ json: { topic: 'kitchen' }, binary: { data: { data: png, mimeType: 'image/png', fileName: 'kitchen.png' } } }],
+			items: [
+				{
+					json: { topic: 'kitchen' },
+					binary: { data: { data: png, mimeType: 'image/png', fileName: 'kitchen.png' } },
+				},
+			],
 			then: [{ name: 'Edit', parameters: editParams({ imageUrl: '={{ $json.file_url }}' }) }],
 		});
 		expect(run.error).toBeUndefined();
 		const [item] = run.output();
 		const [upload] = fal.uploads.values();
-		expect(item.json).toEqual({ file_url: upload.fileUrl, content_type: 'image/png', file_name: 'kitchen.png', file_size: png.length });
+		expect(item.json).toEqual({
+			file_url: upload.fileUrl,
+			content_type: 'image/png',
+			file_name: 'kitchen.png',
+			file_size: png.length,
+		});
 		expect(item.binary?.data.data.equals(png)).toBe(true);
 		expect(item.pairedItem).toEqual({ item: 0 });
 		const [job] = fal.jobs.values();

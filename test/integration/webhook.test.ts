@@ -19,7 +19,9 @@ interface ExampleNode {
 	type: string;
 	parameters: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
-const example = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'handoff-webhook-wait.json'), 'utf8')) as { nodes: ExampleNode[] };
+const example = JSON.parse(
+	fs.readFileSync(path.join(REPO_ROOT, 'examples', 'handoff-webhook-wait.json'), 'utf8'),
+) as { nodes: ExampleNode[] };
 const exampleNode = (name: string): ExampleNode => {
 	const node = example.nodes.find((n) => n.name === name);
 	if (!node) throw new Error(`examples/handoff-webhook-wait.json has no node "${name}"`);
@@ -38,7 +40,11 @@ interface Received {
 }
 
 /** A tiny webhook receiver on 127.0.0.1, standing in for n8n's /webhook-waiting/ endpoint. */
-async function startReceiver(): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
+async function startReceiver(): Promise<{
+	url: string;
+	received: Received[];
+	close: () => Promise<void>;
+}> {
 	const received: Received[] = [];
 	const receiver = http.createServer((req, res) => {
 		const chunks: Buffer[] = [];
@@ -66,7 +72,9 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; clo
 }
 
 /** The item a Wait node set to "On Webhook Call" outputs for a POST: like the Webhook node's. */
-const waitNodeItem = (call: Received) => ({ json: { headers: call.headers, params: {}, query: {}, body: call.body } });
+const waitNodeItem = (call: Received) => ({
+	json: { headers: call.headers, params: {}, query: {}, body: call.body },
+});
 
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 beforeAll(async () => {
@@ -82,7 +90,11 @@ afterAll(async () => {
 describe('the example wires the pattern', () => {
 	it('submits without waiting, with the resume URL as webhook, into a Wait node resumed by a POST', () => {
 		expect(SUBMIT.type).toBe('n8n-nodes-flux-kontext.fluxKontext');
-		expect(SUBMIT.parameters).toMatchObject({ resource: 'image', waitForCompletion: false, options: { webhookUrl: '={{ $execution.resumeUrl }}' } });
+		expect(SUBMIT.parameters).toMatchObject({
+			resource: 'image',
+			waitForCompletion: false,
+			options: { webhookUrl: '={{ $execution.resumeUrl }}' },
+		});
 		expect(WAIT.type).toBe('n8n-nodes-base.wait');
 		expect(WAIT.parameters).toMatchObject({ resume: 'webhook', httpMethod: 'POST' });
 		expect(GET_RESULT.parameters).toMatchObject({ resource: 'request', operation: 'getResult' });
@@ -90,18 +102,34 @@ describe('the example wires the pattern', () => {
 });
 
 describe('hand-off with webhook = {{ $execution.resumeUrl }}', () => {
-	it('sends fal this execution\'s resume URL as fal_webhook and outputs the queue handle at once', async () => {
+	it("sends fal this execution's resume URL as fal_webhook and outputs the queue handle at once", async () => {
 		const { fal } = server;
 		fal.options.timing = () => ({ queueMs: 5_000, runMs: 100 });
-		const run = await runWorkflow({ parameters: SUBMIT.parameters, credentials: credentialsFor(fal), nodeName: SUBMIT.name });
+		const run = await runWorkflow({
+			parameters: SUBMIT.parameters,
+			credentials: credentialsFor(fal),
+			nodeName: SUBMIT.name,
+		});
 		expect(run.error).toBeUndefined();
 		const [submit] = requestsOf(fal, 'submit');
 		expect(submit.path).toBe('/fal-ai/flux-pro/kontext/max');
-		expect(submit.query.fal_webhook).toMatch(/^http:\/\/127\.0\.0\.1:5678\/webhook-waiting\/\d+(\?signature=[^&]+)?$/);
+		expect(submit.query.fal_webhook).toMatch(
+			/^http:\/\/127\.0\.0\.1:5678\/webhook-waiting\/\d+(\?signature=[^&]+)?$/,
+		);
 		// The webhook is a query parameter of the submit, never part of the model input.
-		expect(submit.body).toEqual({ prompt: SUBMIT.parameters.prompt, image_url: SUBMIT.parameters.imageUrl });
+		expect(submit.body).toEqual({
+			prompt: SUBMIT.parameters.prompt,
+			image_url: SUBMIT.parameters.imageUrl,
+		});
 		const [handle] = run.output(SUBMIT.name);
-		expect(Object.keys(handle.json).sort()).toEqual(['cancel_url', 'queue_position', 'request_id', 'response_url', 'status', 'status_url']);
+		expect(Object.keys(handle.json).sort()).toEqual([
+			'cancel_url',
+			'queue_position',
+			'request_id',
+			'response_url',
+			'status',
+			'status_url',
+		]);
 		expect(handle.json.status).toBe('IN_QUEUE');
 		expect(fal.jobs.get(handle.json.request_id)?.webhookUrl).toBe(submit.query.fal_webhook);
 		expect(requestsOf(fal, 'status')).toHaveLength(0);
@@ -120,7 +148,9 @@ describe('hand-off with webhook = {{ $execution.resumeUrl }}', () => {
 		const executionId = /^execution (\d+)$/.exec((submit.body as { prompt: string }).prompt)?.[1];
 		expect(executionId).toBeDefined();
 		const webhook = new URL(submit.query.fal_webhook);
-		expect(`${webhook.origin}${webhook.pathname}`).toBe(`http://127.0.0.1:5678/webhook-waiting/${executionId}`);
+		expect(`${webhook.origin}${webhook.pathname}`).toBe(
+			`http://127.0.0.1:5678/webhook-waiting/${executionId}`,
+		);
 		expect([...webhook.searchParams.keys()].every((key) => key === 'signature')).toBe(true);
 	});
 
@@ -128,7 +158,10 @@ describe('hand-off with webhook = {{ $execution.resumeUrl }}', () => {
 		const { fal } = server;
 		fal.options.timing = () => ({ queueMs: 5_000, runMs: 100 });
 		const signed = 'http://127.0.0.1:5678/webhook-waiting/7?signature=0f3a9c&x=a%2Fb';
-		const run = await runWorkflow({ parameters: { ...SUBMIT.parameters, options: { webhookUrl: signed } }, credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: { ...SUBMIT.parameters, options: { webhookUrl: signed } },
+			credentials: credentialsFor(fal),
+		});
 		expect(run.error).toBeUndefined();
 		const [submit] = requestsOf(fal, 'submit');
 		expect(submit.query.fal_webhook).toBe(signed);
@@ -197,23 +230,33 @@ describe('what fal POSTs to the webhook, and Get Result from it', () => {
 		expect(requestsOf(fal, 'result')).toHaveLength(1);
 	});
 
-	it('when the Wait node\'s time limit runs out it passes the handle on, and Get Result uses its request_id', async () => {
+	it("when the Wait node's time limit runs out it passes the handle on, and Get Result uses its request_id", async () => {
 		const { fal } = server;
-		const run = await runWorkflow({ parameters: { ...SUBMIT.parameters, options: {} }, credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: { ...SUBMIT.parameters, options: {} },
+			credentials: credentialsFor(fal),
+		});
 		const [handle] = run.output();
 		await new Promise((resolve) => setTimeout(resolve, 300));
-		const result = await runWorkflow({ parameters: GET_RESULT.parameters, credentials: credentialsFor(fal), items: [{ json: handle.json }] });
+		const result = await runWorkflow({
+			parameters: GET_RESULT.parameters,
+			credentials: credentialsFor(fal),
+			items: [{ json: handle.json }],
+		});
 		expect(result.error).toBeUndefined();
 		expect(result.output()[0].json.request_id).toBe(handle.json.request_id);
 		expect(isJpeg(result.output()[0].binary!.data.data)).toBe(true);
 	});
 
-	it('a job that fails on fal\'s side: status ERROR with fal\'s status code and the error body as payload', async () => {
+	it("a job that fails on fal's side: status ERROR with fal's status code and the error body as payload", async () => {
 		const { fal } = server;
 		// The node checks every input before submitting, so no input it sends fails fal's validation: the
 		// failure is injected into the fake's next job (runner_disconnected, result 503).
 		fal.failNextJobs(1);
-		const run = await runWorkflow({ parameters: { ...SUBMIT.parameters, options: { webhookUrl: receiver.url } }, credentials: credentialsFor(fal) });
+		const run = await runWorkflow({
+			parameters: { ...SUBMIT.parameters, options: { webhookUrl: receiver.url } },
+			credentials: credentialsFor(fal),
+		});
 		const [handle] = run.output();
 		await fal.webhooksSettled();
 		expect(receiver.received).toHaveLength(1);
@@ -228,8 +271,15 @@ describe('what fal POSTs to the webhook, and Get Result from it', () => {
 
 	it('a rejected job: status ERROR, "Invalid status code: 422"; Get Result from it fails the item with fal\'s reason and keeps the request_id', async () => {
 		const { fal } = server;
-		fal.failNextJobs(1, { status: 422, error: 'Could not download the image', error_type: 'file_download_error' });
-		const run = await runWorkflow({ parameters: { ...SUBMIT.parameters, options: { webhookUrl: receiver.url } }, credentials: credentialsFor(fal) });
+		fal.failNextJobs(1, {
+			status: 422,
+			error: 'Could not download the image',
+			error_type: 'file_download_error',
+		});
+		const run = await runWorkflow({
+			parameters: { ...SUBMIT.parameters, options: { webhookUrl: receiver.url } },
+			credentials: credentialsFor(fal),
+		});
 		const [handle] = run.output();
 		await fal.webhooksSettled();
 		const [call] = receiver.received;
@@ -252,8 +302,14 @@ describe('what fal POSTs to the webhook, and Get Result from it', () => {
 		expect(item.json.request_id).toBe(handle.json.request_id);
 		expect(item.binary).toBeUndefined();
 		// Without Continue On Fail the workflow stops there, naming the request.
-		const failed = await runWorkflow({ parameters: GET_RESULT.parameters, credentials: credentialsFor(fal), items: [waitNodeItem(call)] });
-		expect(failed.error?.message).toBe('fal rejected the input (422): Could not download the image');
+		const failed = await runWorkflow({
+			parameters: GET_RESULT.parameters,
+			credentials: credentialsFor(fal),
+			items: [waitNodeItem(call)],
+		});
+		expect(failed.error?.message).toBe(
+			'fal rejected the input (422): Could not download the image',
+		);
 		expect(failed.error?.description).toContain(handle.json.request_id);
 	});
 });

@@ -145,8 +145,9 @@ export async function testCredential(
 	try {
 		response = await workflow.expression.withIsolate(async () => await routingNode.runNode());
 	} catch (error) {
-		const cause = (error as { cause?: { response?: { status: number; statusText?: string }; code?: string } })
-			.cause;
+		const cause = (
+			error as { cause?: { response?: { status: number; statusText?: string }; code?: string } }
+		).cause;
 		if (cause?.response) {
 			const statusCode = cause.response.status;
 			for (const rule of testRequest.rules ?? []) {

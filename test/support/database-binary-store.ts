@@ -25,7 +25,10 @@ type Location = N8nCore.BinaryData.FileLocation;
 type Metadata = N8nCore.BinaryData.PreWriteMetadata;
 
 export class DatabaseStandInManager implements Manager {
-	private readonly rows = new Map<string, { fileName?: string; mimeType?: string; fileSize: number }>();
+	private readonly rows = new Map<
+		string,
+		{ fileName?: string; mimeType?: string; fileSize: number }
+	>();
 
 	constructor(
 		private readonly folder: string,
@@ -36,11 +39,19 @@ export class DatabaseStandInManager implements Manager {
 		await fs.mkdir(this.folder, { recursive: true });
 	}
 
-	async store(_location: Location, bufferOrStream: Buffer | Readable, metadata: Metadata): Promise<{ fileId: string; fileSize: number }> {
+	async store(
+		_location: Location,
+		bufferOrStream: Buffer | Readable,
+		metadata: Metadata,
+	): Promise<{ fileId: string; fileSize: number }> {
 		const buffer = await this.toBuffer(bufferOrStream);
 		const fileId = randomUUID();
 		await fs.writeFile(this.file(fileId), buffer);
-		this.rows.set(fileId, { fileName: metadata.fileName ?? undefined, mimeType: metadata.mimeType ?? undefined, fileSize: buffer.length });
+		this.rows.set(fileId, {
+			fileName: metadata.fileName ?? undefined,
+			mimeType: metadata.mimeType ?? undefined,
+			fileSize: buffer.length,
+		});
 		return { fileId, fileSize: buffer.length };
 	}
 
@@ -56,7 +67,9 @@ export class DatabaseStandInManager implements Manager {
 		return Readable.from(await this.getAsBuffer(fileId));
 	}
 
-	async getMetadata(fileId: string): Promise<{ fileName?: string; mimeType?: string; fileSize: number }> {
+	async getMetadata(
+		fileId: string,
+	): Promise<{ fileName?: string; mimeType?: string; fileSize: number }> {
 		const row = this.rows.get(fileId);
 		if (!row) throw new Error(`binary data ${fileId} not found`);
 		return { ...row };
@@ -69,7 +82,11 @@ export class DatabaseStandInManager implements Manager {
 		return fileId;
 	}
 
-	async copyByFilePath(target: Location, sourcePath: string, metadata: Metadata): Promise<{ fileId: string; fileSize: number }> {
+	async copyByFilePath(
+		target: Location,
+		sourcePath: string,
+		metadata: Metadata,
+	): Promise<{ fileId: string; fileSize: number }> {
 		return await this.store(target, await fs.readFile(sourcePath), metadata);
 	}
 

@@ -160,7 +160,10 @@ export async function initEngine(): Promise<void> {
 		const binaryService = Container.get(core.BinaryDataService);
 		await binaryService.init();
 		if (binaryConfig.mode === 'database') {
-			const manager = new DatabaseStandInManager(path.join(USER_FOLDER, 'binaryDataTable'), binaryToBuffer);
+			const manager = new DatabaseStandInManager(
+				path.join(USER_FOLDER, 'binaryDataTable'),
+				binaryToBuffer,
+			);
 			await manager.init();
 			binaryService.setManager('database', manager);
 		}
@@ -412,7 +415,10 @@ export class TestCredentialsHelper extends wf.ICredentialsHelper {
 		return undefined;
 	}
 
-	async getCredentials(nodeCredentials: INodeCredentialsDetails, type: string): Promise<ICredentials> {
+	async getCredentials(
+		nodeCredentials: INodeCredentialsDetails,
+		type: string,
+	): Promise<ICredentials> {
 		const data = this.stored(nodeCredentials, type);
 		return {
 			id: nodeCredentials.id ?? undefined,
@@ -420,7 +426,12 @@ export class TestCredentialsHelper extends wf.ICredentialsHelper {
 			type,
 			data: undefined,
 			getData: () => ({ ...data }),
-			getDataToSave: () => ({ id: nodeCredentials.id ?? undefined, name: nodeCredentials.name, type, data: '' }),
+			getDataToSave: () => ({
+				id: nodeCredentials.id ?? undefined,
+				name: nodeCredentials.name,
+				type,
+				data: '',
+			}),
 			setData: (d: ICredentialDataDecryptedObject) => {
 				this.store[type] = { ...d };
 			},
@@ -481,7 +492,9 @@ export class TestCredentialsHelper extends wf.ICredentialsHelper {
 			decryptedData.oauthTokenData = decryptedDataOriginal.oauthTokenData;
 		}
 
-		const additionalKeys = core.getAdditionalKeys(additionalData, mode, null, { isCredential: true });
+		const additionalKeys = core.getAdditionalKeys(additionalData, mode, null, {
+			isCredential: true,
+		});
 		if (expressionResolveValues) {
 			try {
 				decryptedData = expressionResolveValues.workflow.expression.getParameterValue(
@@ -588,7 +601,9 @@ export function makeAdditionalData(opts: {
 		mcpTestBaseUrl: `${BASE_URL}/mcp-test`,
 		variables: {},
 		logAiEvent: () => {},
-		startRunnerTask: notAvailable('startRunnerTask') as IWorkflowExecuteAdditionalData['startRunnerTask'],
+		startRunnerTask: notAvailable(
+			'startRunnerTask',
+		) as IWorkflowExecuteAdditionalData['startRunnerTask'],
 		externalSecretsProxy: Container.get(core.ExternalSecretsProxy),
 		hooks: opts.hooks,
 	};
@@ -606,7 +621,11 @@ export interface RunOptions {
 	items?: Array<{
 		json?: Record<string, unknown>;
 		/** `data` as bytes or base64, or `generateBytes`: a file of that size streamed into n8n's binary store. */
-		binary?: Record<string, { data: Buffer | string; mimeType: string; fileName?: string } | { generateBytes: number; mimeType: string; fileName?: string }>;
+		binary?: Record<
+			string,
+			| { data: Buffer | string; mimeType: string; fileName?: string }
+			| { generateBytes: number; mimeType: string; fileName?: string }
+		>;
 	}>;
 	/** Node setting "On Error: Continue" (onError 'continueRegularOutput'). */
 	continueOnFail?: boolean;
@@ -682,7 +701,11 @@ function toExecutionItems(items: NonNullable<RunOptions['items']>): ItemsSourceI
 						name,
 						'generateBytes' in b
 							? b
-							: { data: Buffer.isBuffer(b.data) ? b.data.toString('base64') : b.data, mimeType: b.mimeType, fileName: b.fileName },
+							: {
+									data: Buffer.isBuffer(b.data) ? b.data.toString('base64') : b.data,
+									mimeType: b.mimeType,
+									fileName: b.fileName,
+								},
 					]),
 				)
 			: undefined,
@@ -694,7 +717,11 @@ function toRunError(error: unknown): RunError | undefined {
 	const e = error as Record<string, unknown> & { message?: string };
 	const out: RunError = { ...e, message: String(e.message ?? '') };
 	if (out.name === undefined && error instanceof Error) out.name = error.name;
-	if (out.name === undefined && typeof e.constructor?.name === 'string' && e.constructor.name !== 'Object') {
+	if (
+		out.name === undefined &&
+		typeof e.constructor?.name === 'string' &&
+		e.constructor.name !== 'Object'
+	) {
 		out.name = e.constructor.name;
 	}
 	return out;
@@ -724,7 +751,8 @@ export async function runWorkflow(opts: RunOptions): Promise<RunResult> {
 	await initEngine();
 	const pkg = await loadPackage(opts.packageDir ?? REPO_ROOT);
 	const nodeTypes = makeNodeTypes(pkg);
-	const mainType = opts.nodeType ?? (opts.packageDir ? Object.keys(pkg.nodeTypes)[0] : DEFAULT_NODE_TYPE);
+	const mainType =
+		opts.nodeType ?? (opts.packageDir ? Object.keys(pkg.nodeTypes)[0] : DEFAULT_NODE_TYPE);
 	const mainTypeObj = nodeTypes.getByName(mainType);
 	const mainVersion = latestVersion(mainTypeObj);
 	const mainDescription = wf.NodeHelpers.getVersionedNodeType(mainTypeObj, mainVersion).description;
@@ -734,7 +762,9 @@ export async function runWorkflow(opts: RunOptions): Promise<RunResult> {
 
 	const credentialsHelper = new TestCredentialsHelper(
 		pkg.credentialTypes,
-		opts.credentials ? { [credTypeName]: { ...opts.credentials } as ICredentialDataDecryptedObject } : {},
+		opts.credentials
+			? { [credTypeName]: { ...opts.credentials } as ICredentialDataDecryptedObject }
+			: {},
 	);
 
 	const credentialsFor = (type: string, version: number): INode['credentials'] => {

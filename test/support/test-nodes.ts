@@ -31,7 +31,11 @@ export const ITEMS_SOURCE_TYPE = 'test.items';
  */
 export interface ItemsSourceItem {
 	json?: IDataObject;
-	binary?: Record<string, { data: string; mimeType: string; fileName?: string } | { generateBytes: number; mimeType: string; fileName?: string }>;
+	binary?: Record<
+		string,
+		| { data: string; mimeType: string; fileName?: string }
+		| { generateBytes: number; mimeType: string; fileName?: string }
+	>;
 }
 
 /** Called (when set) once the items source has stored all its items: the bench takes its memory baseline there. */
@@ -113,7 +117,10 @@ export class ItemsSource implements INodeType {
 			if (item.binary) {
 				const binary: Record<string, IBinaryData> = {};
 				for (const [name, b] of Object.entries(item.binary)) {
-					const content = 'generateBytes' in b ? Readable.from(generatedFileChunks(b.generateBytes, i + 1)) : Buffer.from(b.data, 'base64');
+					const content =
+						'generateBytes' in b
+							? Readable.from(generatedFileChunks(b.generateBytes, i + 1))
+							: Buffer.from(b.data, 'base64');
 					binary[name] = await this.helpers.prepareBinaryData(content, b.fileName, b.mimeType);
 				}
 				entry.binary = binary;

@@ -264,9 +264,15 @@ describe('loading through PackageDirectoryLoader', () => {
 		try {
 			fs.writeFileSync(
 				path.join(empty, 'package.json'),
-				JSON.stringify({ name: 'n8n-nodes-empty', version: '0.0.0', n8n: { nodes: ['dist/nodes/X/X.node.js'] } }),
+				JSON.stringify({
+					name: 'n8n-nodes-empty',
+					version: '0.0.0',
+					n8n: { nodes: ['dist/nodes/X/X.node.js'] },
+				}),
 			);
-			await expect(loadPackage(empty)).rejects.toThrow(/dist\/nodes\/X\/X\.node\.js missing.*npm run build/);
+			await expect(loadPackage(empty)).rejects.toThrow(
+				/dist\/nodes\/X\/X\.node\.js missing.*npm run build/,
+			);
 		} finally {
 			fs.rmSync(empty, { recursive: true, force: true });
 		}
@@ -305,15 +311,24 @@ describe('runWorkflow', () => {
 		});
 		expect(result.status).toBe('success');
 		const out = result.output();
-		expect(out[0].json.value).toMatch(/^first-http:\/\/127\.0\.0\.1:5678\/webhook-waiting\/\d+(\?signature=[0-9a-f]+)?$/);
-		expect(out[1].json.value).toMatch(/^second-http:\/\/127\.0\.0\.1:5678\/webhook-waiting\/\d+(\?signature=[0-9a-f]+)?$/);
+		expect(out[0].json.value).toMatch(
+			/^first-http:\/\/127\.0\.0\.1:5678\/webhook-waiting\/\d+(\?signature=[0-9a-f]+)?$/,
+		);
+		expect(out[1].json.value).toMatch(
+			/^second-http:\/\/127\.0\.0\.1:5678\/webhook-waiting\/\d+(\?signature=[0-9a-f]+)?$/,
+		);
 		expect(out.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
 	});
 
 	it('round-trips binary input through prepareBinaryData into the node and out', async () => {
 		const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 255]);
 		const result = await run({
-			items: [{ json: { n: 1 }, binary: { data: { data: bytes, mimeType: 'image/png', fileName: 'in.png' } } }],
+			items: [
+				{
+					json: { n: 1 },
+					binary: { data: { data: bytes, mimeType: 'image/png', fileName: 'in.png' } },
+				},
+			],
 			parameters: { operation: 'binary' },
 			credentials: { apiKey: 'k', baseUrl },
 		});
@@ -321,7 +336,11 @@ describe('runWorkflow', () => {
 		// The items source produced real n8n binary data.
 		const [source] = result.output('Items');
 		expect(source.binary!.data.data.equals(bytes)).toBe(true);
-		expect(source.binary!.data).toMatchObject({ mimeType: 'image/png', fileName: 'in.png', fileExtension: 'png' });
+		expect(source.binary!.data).toMatchObject({
+			mimeType: 'image/png',
+			fileName: 'in.png',
+			fileExtension: 'png',
+		});
 
 		const [item] = result.output();
 		expect(item.json).toEqual({
@@ -331,7 +350,11 @@ describe('runWorkflow', () => {
 			inHex: bytes.toString('hex'),
 		});
 		expect(item.binary!.data.data.equals(Buffer.from(bytes).reverse())).toBe(true);
-		expect(item.binary!.data).toMatchObject({ mimeType: 'image/png', fileName: 'out.png', fileExtension: 'png' });
+		expect(item.binary!.data).toMatchObject({
+			mimeType: 'image/png',
+			fileName: 'out.png',
+			fileExtension: 'png',
+		});
 		expect(item.binary!.data.fileSize).toBeDefined();
 	});
 
@@ -351,7 +374,11 @@ describe('runWorkflow', () => {
 
 	it('continueOnFail turns a node error into an output item; without it the run fails', async () => {
 		const items = [{ json: { a: 1 } }, { json: { a: 2 } }];
-		const failed = await run({ items, parameters: { operation: 'fail' }, credentials: { apiKey: 'k', baseUrl } });
+		const failed = await run({
+			items,
+			parameters: { operation: 'fail' },
+			credentials: { apiKey: 'k', baseUrl },
+		});
 		expect(failed.status).toBe('error');
 		expect(failed.error?.message).toBe('probe failed on purpose');
 		expect(failed.nodeError()?.message).toBe('probe failed on purpose');
@@ -381,7 +408,9 @@ describe('runWorkflow', () => {
 		const result = await run({
 			parameters: { operation: 'request', value: 'one' },
 			credentials: { apiKey: 'k', baseUrl },
-			then: [{ name: 'Second', parameters: { operation: 'request', value: '={{ $json.value }}-two' } }],
+			then: [
+				{ name: 'Second', parameters: { operation: 'request', value: '={{ $json.value }}-two' } },
+			],
 		});
 		expect(result.status).toBe('success');
 		expect(result.output('Second').map((i) => i.json.value)).toEqual(['one-two']);
@@ -395,7 +424,9 @@ describe('runWorkflow', () => {
 			parameters: { operation: 'request', value: 'logged-value' },
 			credentials: { apiKey: 'secret-token', baseUrl },
 		});
-		expect(result.logs.some((l) => l.includes('probe running') && l.includes('logged-value'))).toBe(true);
+		expect(result.logs.some((l) => l.includes('probe running') && l.includes('logged-value'))).toBe(
+			true,
+		);
 		expect(result.logs.join('\n')).not.toContain('secret-token');
 	});
 });
@@ -421,7 +452,12 @@ describe('testCredential', () => {
 	it('maps other non-2xx statuses to n8n’s generic message', async () => {
 		const result = await testCredential({ apiKey: 'teapot', baseUrl, scheme: 'key' }, opts());
 		expect(result.status).toBe('Error');
-		expect(['I\'m a Teapot', 'I’m a Teapot', "I'm a teapot", 'Received HTTP status code: 418']).toContain(result.message);
+		expect([
+			"I'm a Teapot",
+			'I’m a Teapot',
+			"I'm a teapot",
+			'Received HTTP status code: 418',
+		]).toContain(result.message);
 	});
 
 	it('applies responseSuccessBody rules', async () => {
@@ -433,7 +469,8 @@ describe('testCredential', () => {
 
 	it('uses the credential type’s defaults for fields the user left out', async () => {
 		// baseUrl's default in the fixture is this server.
-		await expect(testCredential({ apiKey: 'good' }, opts())).resolves.toMatchObject({ status: 'OK' });
+		await expect(testCredential({ apiKey: 'good' }, opts())).resolves.toMatchObject({
+			status: 'OK',
+		});
 	});
 });
-

@@ -37,7 +37,11 @@ interface Submitted {
 	metrics: unknown;
 }
 
-async function submit(endpoint: string, input: Record<string, unknown>, query = ''): Promise<Submitted> {
+async function submit(
+	endpoint: string,
+	input: Record<string, unknown>,
+	query = '',
+): Promise<Submitted> {
 	const res = await fetch(`${fal.url}/${endpoint}${query}`, {
 		method: 'POST',
 		headers: JSON_AUTH,
@@ -64,7 +68,9 @@ async function waitForCompletion(statusUrl: string): Promise<Record<string, any>
 }
 
 /** Reads a server-sent-events response to its end: the parsed `data:` events and the ping count. */
-async function readEvents(res: Response): Promise<{ events: any[]; pings: number; error?: unknown }> {
+async function readEvents(
+	res: Response,
+): Promise<{ events: any[]; pings: number; error?: unknown }> {
 	const reader = res.body!.getReader();
 	const decoder = new TextDecoder();
 	let buffer = '';
@@ -91,7 +97,9 @@ async function readEvents(res: Response): Promise<{ events: any[]; pings: number
 }
 
 function pngInfo(bytes: Buffer): { width: number; height: number; pixels: Buffer } {
-	expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+	expect(bytes.subarray(0, 8)).toEqual(
+		Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+	);
 	let offset = 8;
 	let width = 0;
 	let height = 0;
@@ -100,7 +108,9 @@ function pngInfo(bytes: Buffer): { width: number; height: number; pixels: Buffer
 		const length = bytes.readUInt32BE(offset);
 		const type = bytes.toString('ascii', offset + 4, offset + 8);
 		const data = bytes.subarray(offset + 8, offset + 8 + length);
-		expect(bytes.readUInt32BE(offset + 8 + length)).toBe(crc32(bytes.subarray(offset + 4, offset + 8 + length)));
+		expect(bytes.readUInt32BE(offset + 8 + length)).toBe(
+			crc32(bytes.subarray(offset + 4, offset + 8 + length)),
+		);
 		if (type === 'IHDR') {
 			width = data.readUInt32BE(0);
 			height = data.readUInt32BE(4);
@@ -135,7 +145,9 @@ describe('queue lifecycle', () => {
 			seed: 42,
 		});
 		expect(sub).toMatchObject({ status: 'IN_QUEUE', logs: null, metrics: {}, queue_position: 0 });
-		expect(sub.request_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+		expect(sub.request_id).toMatch(
+			/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+		);
 		const base = `${fal.url}/fal-ai/flux-pro/requests/${sub.request_id}`;
 		expect(sub.response_url).toBe(base);
 		expect(sub.status_url).toBe(`${base}/status`);
@@ -143,7 +155,11 @@ describe('queue lifecycle', () => {
 
 		const queued = await fetch(sub.status_url, { headers: AUTH });
 		expect(queued.status).toBe(202);
-		expect(await queued.json()).toMatchObject({ status: 'IN_QUEUE', request_id: sub.request_id, queue_position: 0 });
+		expect(await queued.json()).toMatchObject({
+			status: 'IN_QUEUE',
+			request_id: sub.request_id,
+			queue_position: 0,
+		});
 
 		const stream = await fetch(`${sub.status_url}/stream?logs=1`, { headers: AUTH });
 		expect(stream.status).toBe(200);
@@ -167,7 +183,11 @@ describe('queue lifecycle', () => {
 		const resultRes = await fetch(sub.response_url, { headers: AUTH });
 		expect(resultRes.status).toBe(200);
 		const result = (await resultRes.json()) as any;
-		expect(result).toMatchObject({ seed: 42, prompt: 'a red fox', has_nsfw_concepts: [false, false] });
+		expect(result).toMatchObject({
+			seed: 42,
+			prompt: 'a red fox',
+			has_nsfw_concepts: [false, false],
+		});
 		expect(result.timings.inference).toBeCloseTo(0.04);
 		expect(result.images).toHaveLength(2);
 
@@ -185,14 +205,25 @@ describe('queue lifecycle', () => {
 		}
 		// The CDN is another origin and needs no credentials: none must arrive there.
 		expect(fal.cdnRequests).toHaveLength(2);
-		expect(fal.cdnRequests.every((r) => r.kind === 'file' && r.headers.authorization === undefined)).toBe(true);
+		expect(
+			fal.cdnRequests.every((r) => r.kind === 'file' && r.headers.authorization === undefined),
+		).toBe(true);
 
 		const job = fal.jobs.get(sub.request_id)!;
 		expect(job.state).toBe('COMPLETED');
 		expect(job.completedAt).toBeGreaterThan(job.submittedAt);
 		expect(job.resultFetchedAt).toBeGreaterThanOrEqual(job.completedAt!);
-		expect(fal.requests.map((r) => r.kind)).toEqual(['submit', 'status', 'stream', 'status', 'result']);
-		expect(fal.requests[0]).toMatchObject({ method: 'POST', path: '/fal-ai/flux-pro/kontext/text-to-image' });
+		expect(fal.requests.map((r) => r.kind)).toEqual([
+			'submit',
+			'status',
+			'stream',
+			'status',
+			'result',
+		]);
+		expect(fal.requests[0]).toMatchObject({
+			method: 'POST',
+			path: '/fal-ai/flux-pro/kontext/text-to-image',
+		});
 		expect(fal.requests[0].body).toMatchObject({ prompt: 'a red fox' });
 		expect(fal.requests[2].query).toEqual({ logs: '1' });
 	});
@@ -207,14 +238,21 @@ describe('queue lifecycle', () => {
 			sync_mode: true,
 			output_format: 'png',
 		});
-		const big = await submit('fal-ai/flux-pro/kontext/max/text-to-image', { prompt: 'big', output_format: 'png' });
+		const big = await submit('fal-ai/flux-pro/kontext/max/text-to-image', {
+			prompt: 'big',
+			output_format: 'png',
+		});
 		expect(sync.queue_position).toBe(1);
 		expect(big.queue_position).toBe(2);
 		await Promise.all([jpeg, sync, big].map((s) => waitForCompletion(s.status_url)));
 
 		const jpegResult = (await (await fetch(jpeg.response_url, { headers: AUTH })).json()) as any;
 		expect(typeof jpegResult.seed).toBe('number');
-		expect(jpegResult.images[0]).toMatchObject({ content_type: 'image/jpeg', width: 16, height: 16 });
+		expect(jpegResult.images[0]).toMatchObject({
+			content_type: 'image/jpeg',
+			width: 16,
+			height: 16,
+		});
 		const jpegFile = await fetch(jpegResult.images[0].url);
 		expect(jpegFile.headers.get('content-type')).toBe('image/jpeg');
 		const jpegBytes = Buffer.from(await jpegFile.arrayBuffer());
@@ -250,25 +288,40 @@ describe('queue lifecycle', () => {
 describe('URLs and auth', () => {
 	it('drops the sub-path, uses publicBaseUrl, and 404s a status URL that kept the sub-path', async () => {
 		fal.options.publicBaseUrl = 'https://queue.fal.run';
-		const sub = await submit('fal-ai/flux-pro/kontext/max/multi', { prompt: 'x', image_urls: [IMAGE_URL] });
-		expect(sub.status_url).toBe(`https://queue.fal.run/fal-ai/flux-pro/requests/${sub.request_id}/status`);
-		expect(sub.response_url).toBe(`https://queue.fal.run/fal-ai/flux-pro/requests/${sub.request_id}`);
+		const sub = await submit('fal-ai/flux-pro/kontext/max/multi', {
+			prompt: 'x',
+			image_urls: [IMAGE_URL],
+		});
+		expect(sub.status_url).toBe(
+			`https://queue.fal.run/fal-ai/flux-pro/requests/${sub.request_id}/status`,
+		);
+		expect(sub.response_url).toBe(
+			`https://queue.fal.run/fal-ai/flux-pro/requests/${sub.request_id}`,
+		);
 
 		const status = await fetch(local(sub.status_url), { headers: AUTH });
 		expect(status.status).toBe(202);
 		expect(((await status.json()) as any).status_url).toBe(sub.status_url);
 
-		const wrong = await fetch(`${fal.url}/fal-ai/flux-pro/kontext/max/multi/requests/${sub.request_id}/status`, {
+		const wrong = await fetch(
+			`${fal.url}/fal-ai/flux-pro/kontext/max/multi/requests/${sub.request_id}/status`,
+			{
+				headers: AUTH,
+			},
+		);
+		expect(wrong.status).toBe(404);
+		const wrong2 = await fetch(`${fal.url}/fal-ai/flux-pro/kontext/requests/${sub.request_id}`, {
 			headers: AUTH,
 		});
-		expect(wrong.status).toBe(404);
-		const wrong2 = await fetch(`${fal.url}/fal-ai/flux-pro/kontext/requests/${sub.request_id}`, { headers: AUTH });
 		expect(wrong2.status).toBe(404);
 		expect(fal.requests.slice(-2).map((r) => r.kind)).toEqual(['status', 'result']);
 
-		const unknown = await fetch(`${fal.url}/fal-ai/flux-pro/requests/00000000-0000-0000-0000-000000000000/status`, {
-			headers: AUTH,
-		});
+		const unknown = await fetch(
+			`${fal.url}/fal-ai/flux-pro/requests/00000000-0000-0000-0000-000000000000/status`,
+			{
+				headers: AUTH,
+			},
+		);
 		expect(unknown.status).toBe(404);
 		expect(await unknown.json()).toEqual({ detail: 'Request not found' });
 	});
@@ -278,7 +331,10 @@ describe('URLs and auth', () => {
 		const post = (authorization?: string) =>
 			fetch(url, {
 				method: 'POST',
-				headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+				headers: {
+					'content-type': 'application/json',
+					...(authorization ? { authorization } : {}),
+				},
 				body: JSON.stringify({ prompt: 'x' }),
 			});
 		for (const header of [undefined, 'Key wrong', VALID_TOKEN, `Basic ${VALID_TOKEN}`]) {
@@ -299,10 +355,18 @@ describe('URLs and auth', () => {
 	});
 
 	it('rejects unknown endpoints and non-JSON bodies', async () => {
-		const unknown = await fetch(`${fal.url}/fal-ai/flux-pro/v1.1`, { method: 'POST', headers: JSON_AUTH, body: '{}' });
+		const unknown = await fetch(`${fal.url}/fal-ai/flux-pro/v1.1`, {
+			method: 'POST',
+			headers: JSON_AUTH,
+			body: '{}',
+		});
 		expect(unknown.status).toBe(404);
 		expect(await unknown.json()).toEqual({ detail: 'Application not found' });
-		const bad = await fetch(`${fal.url}/fal-ai/flux-pro/kontext`, { method: 'POST', headers: JSON_AUTH, body: 'nope' });
+		const bad = await fetch(`${fal.url}/fal-ai/flux-pro/kontext`, {
+			method: 'POST',
+			headers: JSON_AUTH,
+			body: 'nope',
+		});
 		expect(bad.status).toBe(400);
 		expect(fal.requests[1].body).toBe('nope');
 		expect(fal.jobs.size).toBe(0);
@@ -328,7 +392,8 @@ describe('cancel', () => {
 		expect(cancelledResult.status).toBe(400);
 
 		const running = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'running' });
-		while (fal.jobs.get(running.request_id)!.state !== 'IN_PROGRESS') await new Promise((r) => setTimeout(r, 5));
+		while (fal.jobs.get(running.request_id)!.state !== 'IN_PROGRESS')
+			await new Promise((r) => setTimeout(r, 5));
 		const res2 = await cancel(running.cancel_url);
 		expect(res2.status).toBe(202);
 		expect(await res2.json()).toEqual({ status: 'CANCELLATION_REQUESTED' });
@@ -348,7 +413,10 @@ describe('cancel', () => {
 
 describe('validation at run time', () => {
 	it('answers 422 from the result, not at submit', async () => {
-		const early = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'x', safety_tolerance: 2 });
+		const early = await submit('fal-ai/flux-pro/kontext/text-to-image', {
+			prompt: 'x',
+			safety_tolerance: 2,
+		});
 		const tooEarly = await fetch(early.response_url, { headers: AUTH });
 		expect(tooEarly.status).toBe(400);
 		expect(await tooEarly.json()).toEqual({ detail: 'Request is still in progress' });
@@ -359,9 +427,16 @@ describe('validation at run time', () => {
 		expect(res.status).toBe(422);
 		const body = (await res.json()) as any;
 		expect(body.detail).toHaveLength(1);
-		expect(body.detail[0]).toMatchObject({ loc: ['body', 'safety_tolerance'], type: 'string_type' });
+		expect(body.detail[0]).toMatchObject({
+			loc: ['body', 'safety_tolerance'],
+			type: 'string_type',
+		});
 
-		const guidance = await submit('fal-ai/flux-pro/kontext', { prompt: 'x', image_url: IMAGE_URL, guidance_scale: 25 });
+		const guidance = await submit('fal-ai/flux-pro/kontext', {
+			prompt: 'x',
+			image_url: IMAGE_URL,
+			guidance_scale: 25,
+		});
 		await waitForCompletion(guidance.status_url);
 		const res2 = await fetch(guidance.response_url, { headers: AUTH });
 		expect(res2.status).toBe(422);
@@ -376,7 +451,8 @@ describe('validation at run time', () => {
 
 		const missing = await submit('fal-ai/flux-pro/kontext/multi', { num_images: 5 });
 		await waitForCompletion(missing.status_url);
-		const detail = ((await (await fetch(missing.response_url, { headers: AUTH })).json()) as any).detail;
+		const detail = ((await (await fetch(missing.response_url, { headers: AUTH })).json()) as any)
+			.detail;
 		expect(detail.map((d: any) => [d.loc[1], d.type])).toEqual([
 			['prompt', 'missing'],
 			['image_urls', 'missing'],
@@ -391,11 +467,18 @@ describe('job failures', () => {
 		const failed = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'x' });
 		const ok = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'y' });
 		const status = await waitForCompletion(failed.status_url);
-		expect(status).toMatchObject({ status: 'COMPLETED', error: 'Runner disconnected', error_type: 'runner_disconnected' });
+		expect(status).toMatchObject({
+			status: 'COMPLETED',
+			error: 'Runner disconnected',
+			error_type: 'runner_disconnected',
+		});
 		const res = await fetch(failed.response_url, { headers: AUTH });
 		expect(res.status).toBe(503);
 		expect(res.headers.get('x-fal-error-type')).toBe('runner_disconnected');
-		expect(await res.json()).toEqual({ detail: 'Runner disconnected', error_type: 'runner_disconnected' });
+		expect(await res.json()).toEqual({
+			detail: 'Runner disconnected',
+			error_type: 'runner_disconnected',
+		});
 
 		await waitForCompletion(ok.status_url);
 		expect((await fetch(ok.response_url, { headers: AUTH })).status).toBe(200);
@@ -418,7 +501,12 @@ describe('job failures', () => {
 describe('faults', () => {
 	it('inject: 429 with Retry-After once, then normal; the faulted request is recorded', async () => {
 		const sub = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'x' });
-		fal.inject({ kind: 'status', status: 429, body: { detail: 'Too many requests' }, headers: { 'Retry-After': '1' } });
+		fal.inject({
+			kind: 'status',
+			status: 429,
+			body: { detail: 'Too many requests' },
+			headers: { 'Retry-After': '1' },
+		});
 		const limited = await fetch(sub.status_url, { headers: AUTH });
 		expect(limited.status).toBe(429);
 		expect(limited.headers.get('retry-after')).toBe('1');
@@ -492,7 +580,9 @@ describe('stream variants', () => {
 	it('sends pings while waiting, and ends at once for a completed job', async () => {
 		fal.options.timing = () => ({ queueMs: 100, runMs: 80 });
 		const sub = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'x' });
-		const { events, pings } = await readEvents(await fetch(`${sub.status_url}/stream`, { headers: AUTH }));
+		const { events, pings } = await readEvents(
+			await fetch(`${sub.status_url}/stream`, { headers: AUTH }),
+		);
 		expect(pings).toBeGreaterThan(0);
 		expect(events.map((e) => e.status)).toEqual(['IN_QUEUE', 'IN_PROGRESS', 'COMPLETED']);
 		expect(events[1].logs).toBeNull();
@@ -538,7 +628,11 @@ describe('webhooks', () => {
 	it('POSTs OK with the result and ERROR with the 422 body', async () => {
 		const hook = `?fal_webhook=${encodeURIComponent(receiverUrl)}`;
 		const good = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'ok' }, hook);
-		const bad = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'bad', guidance_scale: 25 }, hook);
+		const bad = await submit(
+			'fal-ai/flux-pro/kontext/text-to-image',
+			{ prompt: 'bad', guidance_scale: 25 },
+			hook,
+		);
 		expect(fal.jobs.get(good.request_id)!.webhookUrl).toBe(receiverUrl);
 		await fal.webhooksSettled();
 
@@ -564,7 +658,11 @@ describe('webhooks', () => {
 		const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/hook`;
 		await new Promise((resolve) => dead.close(resolve));
 
-		await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'x' }, `?fal_webhook=${encodeURIComponent(deadUrl)}`);
+		await submit(
+			'fal-ai/flux-pro/kontext/text-to-image',
+			{ prompt: 'x' },
+			`?fal_webhook=${encodeURIComponent(deadUrl)}`,
+		);
 		await fal.webhooksSettled();
 		expect(fal.webhooks).toHaveLength(1);
 		expect(fal.webhooks[0].status).toBeUndefined();

@@ -1,11 +1,29 @@
 import { SseParser } from '../../nodes/FluxKontext/job/sse';
-import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, shouldRetry } from '../../nodes/FluxKontext/transport/retry';
-import { baseUrlProblem, isFalHost, maskedUrl, parseRequestId, rebase, serviceUrlFor, urlsFromSubmit } from '../../nodes/FluxKontext/fal/urls';
+import {
+	DEFAULT_RETRY,
+	parseRetryAfter,
+	retryDelayMs,
+	shouldRetry,
+} from '../../nodes/FluxKontext/transport/retry';
+import {
+	baseUrlProblem,
+	isFalHost,
+	maskedUrl,
+	parseRequestId,
+	rebase,
+	serviceUrlFor,
+	urlsFromSubmit,
+} from '../../nodes/FluxKontext/fal/urls';
 import { formatUsd } from '../../nodes/FluxKontext/helpers/cost';
 import { sniffImageType, splitImageUrls } from '../../nodes/FluxKontext/helpers/validation';
 import { mapWithConcurrency } from '../../nodes/FluxKontext/helpers/pool';
 import { decodeDataUri } from '../../nodes/FluxKontext/helpers/binary';
-import { plainText, redact, transportError, validationProblems } from '../../nodes/FluxKontext/fal/errors';
+import {
+	plainText,
+	redact,
+	transportError,
+	validationProblems,
+} from '../../nodes/FluxKontext/fal/errors';
 import { endpointFor } from '../../nodes/FluxKontext/fal/constants';
 
 describe('SseParser', () => {
@@ -25,22 +43,36 @@ describe('SseParser', () => {
 
 describe('retry policy', () => {
 	it('retries reads on transient statuses and socket faults, submits only when nothing was queued', () => {
-		for (const status of [429, 500, 502, 503, 504]) expect(shouldRetry('read', { status })).toBe(true);
-		for (const status of [400, 401, 403, 404, 422]) expect(shouldRetry('read', { status })).toBe(false);
-		expect(shouldRetry('read', { status: 504, headers: { 'X-Fal-Request-Timeout-Type': 'user' } })).toBe(false);
+		for (const status of [429, 500, 502, 503, 504])
+			expect(shouldRetry('read', { status })).toBe(true);
+		for (const status of [400, 401, 403, 404, 422])
+			expect(shouldRetry('read', { status })).toBe(false);
+		expect(
+			shouldRetry('read', { status: 504, headers: { 'X-Fal-Request-Timeout-Type': 'user' } }),
+		).toBe(false);
 		expect(shouldRetry('read', { code: 'ECONNRESET' })).toBe(true);
 		expect(shouldRetry('result', { status: 503 })).toBe(true);
-		expect(shouldRetry('result', { status: 503, headers: { 'X-Fal-Error-Type': 'runner_disconnected' } })).toBe(false);
-		expect(shouldRetry('result', { status: 504, body: { detail: 'x', error_type: 'request_timeout' } })).toBe(false);
+		expect(
+			shouldRetry('result', {
+				status: 503,
+				headers: { 'X-Fal-Error-Type': 'runner_disconnected' },
+			}),
+		).toBe(false);
+		expect(
+			shouldRetry('result', { status: 504, body: { detail: 'x', error_type: 'request_timeout' } }),
+		).toBe(false);
 		expect(shouldRetry('submit', { status: 429 })).toBe(true);
-		for (const status of [500, 502, 503, 504]) expect(shouldRetry('submit', { status })).toBe(false);
+		for (const status of [500, 502, 503, 504])
+			expect(shouldRetry('submit', { status })).toBe(false);
 		expect(shouldRetry('submit', { code: 'ECONNRESET' })).toBe(false);
 		expect(shouldRetry('submit', { code: 'ECONNREFUSED' })).toBe(true);
 	});
 
 	it('honours Retry-After (seconds or date), else backs off exponentially with ±25% jitter', () => {
 		expect(retryDelayMs(1, { 'retry-after': '2' })).toBe(2000);
-		expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', Date.parse('Thu, 01 Jan 2026 00:00:00 GMT'))).toBe(10_000);
+		expect(
+			parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', Date.parse('Thu, 01 Jan 2026 00:00:00 GMT')),
+		).toBe(10_000);
 		expect(retryDelayMs(1, undefined, DEFAULT_RETRY, () => 0.5)).toBe(500);
 		expect(retryDelayMs(3, undefined, DEFAULT_RETRY, () => 0.5)).toBe(2000);
 		expect(retryDelayMs(3, undefined, DEFAULT_RETRY, () => 0)).toBe(1500);
@@ -51,26 +83,36 @@ describe('retry policy', () => {
 });
 
 describe('URLs', () => {
-	const fal = 'https://queue.fal.run/fal-ai/flux-pro/requests/acf05732-7cb3-445b-9f39-fdaeccb1d730/status';
+	const fal =
+		'https://queue.fal.run/fal-ai/flux-pro/requests/acf05732-7cb3-445b-9f39-fdaeccb1d730/status';
 	it('rebases fal URLs onto a gateway, keeping its path prefix once', () => {
 		expect(rebase(fal, 'https://gw.example.com/api/')).toBe(
 			'https://gw.example.com/api/fal-ai/flux-pro/requests/acf05732-7cb3-445b-9f39-fdaeccb1d730/status',
 		);
-		expect(rebase('https://gw.example.com/api/fal-ai/x', 'https://gw.example.com/api')).toBe('https://gw.example.com/api/fal-ai/x');
-		expect(rebase('https://other.example.com/api/fal-ai/x?logs=1', 'https://gw.example.com/api')).toBe('https://gw.example.com/api/fal-ai/x?logs=1');
+		expect(rebase('https://gw.example.com/api/fal-ai/x', 'https://gw.example.com/api')).toBe(
+			'https://gw.example.com/api/fal-ai/x',
+		);
+		expect(
+			rebase('https://other.example.com/api/fal-ai/x?logs=1', 'https://gw.example.com/api'),
+		).toBe('https://gw.example.com/api/fal-ai/x?logs=1');
 	});
 
 	it('builds missing URLs from the id, on owner/app only', () => {
 		const urls = urlsFromSubmit('https://gw.example.com', 'abc', { status_url: fal });
-		expect(urls.status_url).toBe('https://gw.example.com/fal-ai/flux-pro/requests/acf05732-7cb3-445b-9f39-fdaeccb1d730/status');
+		expect(urls.status_url).toBe(
+			'https://gw.example.com/fal-ai/flux-pro/requests/acf05732-7cb3-445b-9f39-fdaeccb1d730/status',
+		);
 		expect(urls.response_url).toBe('https://gw.example.com/fal-ai/flux-pro/requests/abc');
 		expect(urls.cancel_url).toBe('https://gw.example.com/fal-ai/flux-pro/requests/abc/cancel');
 	});
 
 	it('accepts request ids and URLs that contain one, nothing else', () => {
-		expect(parseRequestId(' ACF05732-7cb3-445b-9f39-fdaeccb1d730 ')).toBe('acf05732-7cb3-445b-9f39-fdaeccb1d730');
+		expect(parseRequestId(' ACF05732-7cb3-445b-9f39-fdaeccb1d730 ')).toBe(
+			'acf05732-7cb3-445b-9f39-fdaeccb1d730',
+		);
 		expect(parseRequestId(fal)).toBe('acf05732-7cb3-445b-9f39-fdaeccb1d730');
-		for (const bad of ['', 'abc', '../../etc', 42, undefined, { id: 1 }]) expect(parseRequestId(bad)).toBeUndefined();
+		for (const bad of ['', 'abc', '../../etc', 42, undefined, { id: 1 }])
+			expect(parseRequestId(bad)).toBeUndefined();
 	});
 
 	it('maps models and kinds to fal endpoints', () => {
@@ -86,12 +128,27 @@ describe('Image URL lists', () => {
 	const data = (payload: string) => `data:image/png;base64,${payload}`;
 	it.each([
 		['https://a.example/1.png', ['https://a.example/1.png']],
-		['https://a.example/1.png\nhttps://b.example/2.png', ['https://a.example/1.png', 'https://b.example/2.png']],
-		['https://a.example/1.png, https://b.example/2.png,', ['https://a.example/1.png', 'https://b.example/2.png']],
-		['https://a.example/1.png https://b.example/2.png', ['https://a.example/1.png', 'https://b.example/2.png']],
-		['https://cdn.example/upload/w_400,h_300/a.jpg', ['https://cdn.example/upload/w_400,h_300/a.jpg']],
+		[
+			'https://a.example/1.png\nhttps://b.example/2.png',
+			['https://a.example/1.png', 'https://b.example/2.png'],
+		],
+		[
+			'https://a.example/1.png, https://b.example/2.png,',
+			['https://a.example/1.png', 'https://b.example/2.png'],
+		],
+		[
+			'https://a.example/1.png https://b.example/2.png',
+			['https://a.example/1.png', 'https://b.example/2.png'],
+		],
+		[
+			'https://cdn.example/upload/w_400,h_300/a.jpg',
+			['https://cdn.example/upload/w_400,h_300/a.jpg'],
+		],
 		[`${data('iVBORw0KGgo')},${data('AAAA')}`, [data('iVBORw0KGgo'), data('AAAA')]],
-		[`${data('iVBORw0K\nGgoAAAA\n')}\nhttps://b.example/2.png`, [data('iVBORw0K\nGgoAAAA'), 'https://b.example/2.png']],
+		[
+			`${data('iVBORw0K\nGgoAAAA\n')}\nhttps://b.example/2.png`,
+			[data('iVBORw0K\nGgoAAAA'), 'https://b.example/2.png'],
+		],
 		['https://a.example/1.png\nnot-a-url', ['https://a.example/1.png', 'not-a-url']],
 		[data(''), [data('')]],
 		['  \n ', []],
@@ -115,8 +172,12 @@ describe('Base URL', () => {
 	});
 
 	it('is shown without its password, query or fragment', () => {
-		expect(maskedUrl('https://user:s3cret@gw.example.com/x')).toBe('https://user:***@gw.example.com/x');
-		expect(maskedUrl('https://gw.example.com/x?key=s3cret#s3cret')).toBe('https://gw.example.com/x?***#***');
+		expect(maskedUrl('https://user:s3cret@gw.example.com/x')).toBe(
+			'https://user:***@gw.example.com/x',
+		);
+		expect(maskedUrl('https://gw.example.com/x?key=s3cret#s3cret')).toBe(
+			'https://gw.example.com/x?***#***',
+		);
 		expect(maskedUrl('https://gw.example.com/x#s3cret')).toBe('https://gw.example.com/x#***');
 	});
 });
@@ -132,7 +193,10 @@ describe('binary helpers', () => {
 	});
 
 	it('decodes data URIs', () => {
-		expect(decodeDataUri('data:image/png;base64,AAEC')).toEqual({ mimeType: 'image/png', data: Buffer.from([0, 1, 2]) });
+		expect(decodeDataUri('data:image/png;base64,AAEC')).toEqual({
+			mimeType: 'image/png',
+			data: Buffer.from([0, 1, 2]),
+		});
 		expect(decodeDataUri('data:text/plain,a%20b')?.data.toString()).toBe('a b');
 		expect(decodeDataUri('http://x')).toBeUndefined();
 	});
@@ -140,34 +204,73 @@ describe('binary helpers', () => {
 
 describe('errors', () => {
 	it('names fields of a 422 detail list', () => {
-		expect(validationProblems({ detail: [{ loc: ['body', 'guidance_scale'], msg: 'Input should be less than or equal to 20' }] })).toEqual([
-			'Guidance Scale (guidance_scale): Input should be less than or equal to 20',
-		]);
+		expect(
+			validationProblems({
+				detail: [
+					{ loc: ['body', 'guidance_scale'], msg: 'Input should be less than or equal to 20' },
+				],
+			}),
+		).toEqual(['Guidance Scale (guidance_scale): Input should be less than or equal to 20']);
 	});
 
 	it('turns an HTML error page into its gist, never markup', () => {
-		const nginx = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+		const nginx =
+			'<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 		expect(plainText(nginx)).toBe('502 Bad Gateway');
-		expect(plainText('<!DOCTYPE html><body><script>var x = "<b>";</script><p>Upstream &amp; proxy   failed</p></body>')).toBe('Upstream & proxy failed');
+		expect(
+			plainText(
+				'<!DOCTYPE html><body><script>var x = "<b>";</script><p>Upstream &amp; proxy   failed</p></body>',
+			),
+		).toBe('Upstream & proxy failed');
 		expect(plainText('  Service\n  Unavailable ')).toBe('Service Unavailable');
 		expect(plainText('x'.repeat(400))).toHaveLength(300);
 		expect(plainText('a < b and c > d')).toBe('a < b and c > d');
-		expect(plainText('<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>')).toBe('AccessDenied Request has expired');
+		expect(
+			plainText(
+				'<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+			),
+		).toBe('AccessDenied Request has expired');
 	});
 
 	it('a submit that never reached the server says nothing was queued; one that may have, says so', () => {
-		const node = { id: '1', name: 'FLUX Kontext', type: 'fluxKontext', typeVersion: 1, position: [0, 0] as [number, number], parameters: {} };
-		const context = { operation: 'submit' as const, itemIndex: 0, secrets: [], url: 'http://127.0.0.1:9/fal-ai/flux-pro/kontext' };
-		const refused = transportError(node, Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }), context);
+		const node = {
+			id: '1',
+			name: 'FLUX Kontext',
+			type: 'fluxKontext',
+			typeVersion: 1,
+			position: [0, 0] as [number, number],
+			parameters: {},
+		};
+		const context = {
+			operation: 'submit' as const,
+			itemIndex: 0,
+			secrets: [],
+			url: 'http://127.0.0.1:9/fal-ai/flux-pro/kontext',
+		};
+		const refused = transportError(
+			node,
+			Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+			context,
+		);
 		expect(refused.message).toBe('Could not reach 127.0.0.1:9: connection refused');
-		expect(refused.description).toMatch(/^ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:9\. Nothing was queued\./);
-		const timedOut = transportError(node, Object.assign(new Error('timeout of 60000ms exceeded'), { code: 'ECONNABORTED' }), context);
+		expect(refused.description).toMatch(
+			/^ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:9\. Nothing was queued\./,
+		);
+		const timedOut = transportError(
+			node,
+			Object.assign(new Error('timeout of 60000ms exceeded'), { code: 'ECONNABORTED' }),
+			context,
+		);
 		expect(timedOut.message).toBe('The submit may have queued a job: timed out (127.0.0.1:9)');
-		expect(timedOut.description).toMatch(/The job may have been queued, .* The node did not retry the submit/);
+		expect(timedOut.description).toMatch(
+			/The job may have been queued, .* The node did not retry the submit/,
+		);
 	});
 
 	it('redacts secrets', () => {
-		expect(redact('Bearer sk-12345 failed for sk-12345', ['sk-12345'])).toBe('Bearer *** failed for ***');
+		expect(redact('Bearer sk-12345 failed for sk-12345', ['sk-12345'])).toBe(
+			'Bearer *** failed for ***',
+		);
 	});
 });
 
@@ -185,22 +288,51 @@ describe('mapWithConcurrency', () => {
 		expect(results).toEqual([0, 10, 20, 30, 40, 50]);
 		expect(peak).toBe(3);
 		let started = 0;
-		const partial = await mapWithConcurrency(5, 1, async (i) => (started++, i), () => started >= 2);
+		const partial = await mapWithConcurrency(
+			5,
+			1,
+			async (i) => (started++, i),
+			() => started >= 2,
+		);
 		expect(partial).toEqual([0, 1, undefined, undefined, undefined]);
 	});
 });
 
-describe('fal\'s other services (Platform API, storage)', () => {
-	it('knows fal\'s own hosts from a gateway\'s', () => {
-		for (const url of ['https://queue.fal.run', 'https://fal.run/', 'https://api.fal.ai', 'https://rest.alpha.fal.ai']) expect(isFalHost(url)).toBe(true);
-		for (const url of ['https://fal.run.evil.example', 'https://notfal.run', 'http://127.0.0.1:5678', 'not a url']) expect(isFalHost(url)).toBe(false);
+describe("fal's other services (Platform API, storage)", () => {
+	it("knows fal's own hosts from a gateway's", () => {
+		for (const url of [
+			'https://queue.fal.run',
+			'https://fal.run/',
+			'https://api.fal.ai',
+			'https://rest.alpha.fal.ai',
+		])
+			expect(isFalHost(url)).toBe(true);
+		for (const url of [
+			'https://fal.run.evil.example',
+			'https://notfal.run',
+			'http://127.0.0.1:5678',
+			'not a url',
+		])
+			expect(isFalHost(url)).toBe(false);
 	});
 
-	it('uses the configured URL, else fal\'s own only behind fal\'s own Base URL', () => {
-		expect(serviceUrlFor('', 'https://queue.fal.run', 'https://api.fal.ai')).toBe('https://api.fal.ai');
-		expect(serviceUrlFor(undefined, 'https://gateway.example.com', 'https://api.fal.ai')).toBeUndefined();
-		expect(serviceUrlFor('  https://prices.example.com/ ', 'https://gateway.example.com', 'https://api.fal.ai')).toBe('https://prices.example.com');
-		expect(serviceUrlFor('https://prices.example.com', 'https://queue.fal.run', 'https://api.fal.ai')).toBe('https://prices.example.com');
+	it("uses the configured URL, else fal's own only behind fal's own Base URL", () => {
+		expect(serviceUrlFor('', 'https://queue.fal.run', 'https://api.fal.ai')).toBe(
+			'https://api.fal.ai',
+		);
+		expect(
+			serviceUrlFor(undefined, 'https://gateway.example.com', 'https://api.fal.ai'),
+		).toBeUndefined();
+		expect(
+			serviceUrlFor(
+				'  https://prices.example.com/ ',
+				'https://gateway.example.com',
+				'https://api.fal.ai',
+			),
+		).toBe('https://prices.example.com');
+		expect(
+			serviceUrlFor('https://prices.example.com', 'https://queue.fal.run', 'https://api.fal.ai'),
+		).toBe('https://prices.example.com');
 	});
 });
 
@@ -215,7 +347,8 @@ describe('formatUsd', () => {
 
 describe('readAll', () => {
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const { readAll } = require('../../nodes/FluxKontext/transport/signals') as typeof import('../../nodes/FluxKontext/transport/signals');
+	const { readAll } =
+		require('../../nodes/FluxKontext/transport/signals') as typeof import('../../nodes/FluxKontext/transport/signals');
 	const bodyOf = (...parts: string[]) => {
 		async function* generate() {
 			for (const part of parts) yield Buffer.from(part);
@@ -229,11 +362,22 @@ describe('readAll', () => {
 		['a size too small', 4],
 		['a size too large', 10],
 	])('reads the whole body with %s', async (_name, size) => {
-		expect((await readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', { expectedBytes: size, maxBytes: 100 })).toString()).toBe('abcdef');
+		expect(
+			(
+				await readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', {
+					expectedBytes: size,
+					maxBytes: 100,
+				})
+			).toString(),
+		).toBe('abcdef');
 	});
 
 	it('refuses a body larger than its limit, announced or not, without reading it all', async () => {
-		await expect(readAll(bodyOf('abc'), undefined, 1000, 'test', { expectedBytes: 1e12, maxBytes: 100 })).rejects.toThrow('it is larger than 0 MB, more than the node reads');
-		await expect(readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', { maxBytes: 4 })).rejects.toThrow(/larger than/);
+		await expect(
+			readAll(bodyOf('abc'), undefined, 1000, 'test', { expectedBytes: 1e12, maxBytes: 100 }),
+		).rejects.toThrow('it is larger than 0 MB, more than the node reads');
+		await expect(
+			readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', { maxBytes: 4 }),
+		).rejects.toThrow(/larger than/);
 	});
 });

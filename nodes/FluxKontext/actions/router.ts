@@ -16,7 +16,11 @@ type Operation = (execution: Execution, itemIndex: number) => Promise<INodeExecu
 
 const operations: Record<string, Record<string, Operation>> = {
 	image: { edit: image.edit.execute, textToImage: image.textToImage.execute },
-	request: { getStatus: request.getStatus.execute, getResult: request.getResult.execute, cancel: request.cancel.execute },
+	request: {
+		getStatus: request.getStatus.execute,
+		getResult: request.getResult.execute,
+		cancel: request.cancel.execute,
+	},
 	file: { upload: file.upload.execute },
 };
 
@@ -33,7 +37,10 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	const operationName = this.getNodeParameter('operation', 0) as string;
 	const operation = operations[resource]?.[operationName];
 	if (!operation) {
-		throw new NodeOperationError(this.getNode(), `The operation "${operationName}" of "${resource}" is not supported`);
+		throw new NodeOperationError(
+			this.getNode(),
+			`The operation "${operationName}" of "${resource}" is not supported`,
+		);
 	}
 	const execution = new Execution(this, await FalClient.connect(this));
 	const cost = await estimateExecution(execution, items.length);
@@ -45,9 +52,13 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		async (itemIndex): Promise<INodeExecutionData | undefined> => {
 			try {
 				cost.admit(itemIndex);
-				return { ...cost.annotate(await operation(execution, itemIndex), itemIndex), pairedItem: { item: itemIndex } };
+				return {
+					...cost.annotate(await operation(execution, itemIndex), itemIndex),
+					pairedItem: { item: itemIndex },
+				};
 			} catch (error) {
-				if (this.continueOnFail()) return { json: failureJson(execution, error), pairedItem: { item: itemIndex } };
+				if (this.continueOnFail())
+					return { json: failureJson(execution, error), pairedItem: { item: itemIndex } };
 				execution.fail(asNodeError(this, error, itemIndex), itemIndex);
 				return undefined;
 			}
@@ -67,9 +78,16 @@ function failureJson(execution: Execution, error: unknown): IDataObject {
 	const requestId = requestIdOf(error);
 	return {
 		error: execution.client.redact(message),
-		...(typeof description === 'string' && description ? { description: execution.client.redact(description) } : {}),
+		...(typeof description === 'string' && description
+			? { description: execution.client.redact(description) }
+			: {}),
 		...(job
-			? { request_id: job.request_id, status_url: job.status_url, response_url: job.response_url, cancel_url: job.cancel_url }
+			? {
+					request_id: job.request_id,
+					status_url: job.status_url,
+					response_url: job.response_url,
+					cancel_url: job.cancel_url,
+				}
 			: requestId
 				? { request_id: requestId }
 				: {}),

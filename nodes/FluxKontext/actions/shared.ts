@@ -7,10 +7,14 @@ export const maxConcurrencyOption: INodeProperties = {
 	displayName: 'Max Concurrent Requests',
 	name: 'maxConcurrency',
 	type: 'number',
-	typeOptions: { minValue: LIMITS.maxConcurrency.min, maxValue: LIMITS.maxConcurrency.max, numberPrecision: 0 },
+	typeOptions: {
+		minValue: LIMITS.maxConcurrency.min,
+		maxValue: LIMITS.maxConcurrency.max,
+		numberPrecision: 0,
+	},
 	default: 10,
 	description:
-		'How many items run at the same time. fal queues what exceeds your account\'s limit; lower it for a gateway that does not.',
+		"How many items run at the same time. fal queues what exceeds your account's limit; lower it for a gateway that does not.",
 };
 
 /** Output controls shared by Edit/Text to Image and Get Result. */
@@ -19,7 +23,8 @@ export const downloadImagesOption: INodeProperties = {
 	name: 'downloadImages',
 	type: 'boolean',
 	default: true,
-	description: 'Whether to download the images into binary fields (data, data_1, ...). Off: output fal\'s image URLs only.',
+	description:
+		"Whether to download the images into binary fields (data, data_1, ...). Off: output fal's image URLs only.",
 };
 
 export const binaryPropertyOutputOption: INodeProperties = {
@@ -27,7 +32,8 @@ export const binaryPropertyOutputOption: INodeProperties = {
 	name: 'binaryPropertyOutput',
 	type: 'string',
 	default: 'data',
-	description: 'Binary field of the first image; the next ones get _1, _2, _3 appended (data, data_1, ...)',
+	description:
+		'Binary field of the first image; the next ones get _1, _2, _3 appended (data, data_1, ...)',
 };
 
 export const timeoutOption: INodeProperties = {
@@ -44,21 +50,47 @@ export const onTimeoutOption: INodeProperties = {
 	name: 'onTimeout',
 	type: 'options',
 	options: [
-		{ name: 'Fail the Item', value: 'fail', description: 'Error with the request ID; the job goes on at fal' },
-		{ name: 'Output the Queue Handle', value: 'outputHandle', description: 'Output request_id and URLs (timed_out: true) to fetch the result later' },
-		{ name: 'Cancel the Job', value: 'cancel', description: 'Cancel it at fal, then fail the item' },
+		{
+			name: 'Fail the Item',
+			value: 'fail',
+			description: 'Error with the request ID; the job goes on at fal',
+		},
+		{
+			name: 'Output the Queue Handle',
+			value: 'outputHandle',
+			description: 'Output request_id and URLs (timed_out: true) to fetch the result later',
+		},
+		{
+			name: 'Cancel the Job',
+			value: 'cancel',
+			description: 'Cancel it at fal, then fail the item',
+		},
 	],
 	default: 'fail',
 	description: 'What to do when the job has not finished within the timeout',
 };
 
 /** The `options` collection of a resource or operation, with its fields (sorted by display name, as n8n's editor expects). */
-export function optionsCollection(show: NonNullable<IDisplayOptions['show']>, options: INodeProperties[]): INodeProperties {
-	return { displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', displayOptions: { show }, default: {}, options };
+export function optionsCollection(
+	show: NonNullable<IDisplayOptions['show']>,
+	options: INodeProperties[],
+): INodeProperties {
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		displayOptions: { show },
+		default: {},
+		options,
+	};
 }
 
 /** The node-wide concurrency limit (read from the first item, like every node-wide setting). */
 export function maxConcurrency(ctx: IExecuteFunctions): number {
 	const value = ctx.getNodeParameter('options.maxConcurrency', 0, LIMITS.maxConcurrency.default);
-	return new InputChecker(ctx.getNode(), 0).number('Max Concurrent Requests', value, { ...LIMITS.maxConcurrency, integer: true });
+	return new InputChecker(ctx.getNode(), 0).number('Max Concurrent Requests', value, {
+		...LIMITS.maxConcurrency,
+		integer: true,
+	});
 }

@@ -22,7 +22,17 @@ export function falModelPage(model: Model): string {
 	return `https://fal.ai/models/${endpointFor(model, 'edit')}`;
 }
 
-export const ASPECT_RATIOS = ['21:9', '16:9', '4:3', '3:2', '1:1', '2:3', '3:4', '9:16', '9:21'] as const;
+export const ASPECT_RATIOS = [
+	'21:9',
+	'16:9',
+	'4:3',
+	'3:2',
+	'1:1',
+	'2:3',
+	'3:4',
+	'9:16',
+	'9:21',
+] as const;
 export const OUTPUT_FORMATS = ['jpeg', 'png'] as const;
 export const SAFETY_TOLERANCES = ['1', '2', '3', '4', '5', '6'] as const;
 

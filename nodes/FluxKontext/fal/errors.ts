@@ -11,7 +11,16 @@ export interface FalAnswer {
 	body: unknown;
 }
 
-export type Operation = 'submit' | 'status' | 'result' | 'cancel' | 'download' | 'stream' | 'pricing' | 'initiate' | 'upload';
+export type Operation =
+	| 'submit'
+	| 'status'
+	| 'result'
+	| 'cancel'
+	| 'download'
+	| 'stream'
+	| 'pricing'
+	| 'initiate'
+	| 'upload';
 
 const OPERATION_WORDS: Record<Operation, string> = {
 	submit: 'the submit',
@@ -35,7 +44,7 @@ export const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']
 function mayHaveQueued(requestId: string | undefined): string {
 	const check = requestId
 		? `use Get Status with request id ${requestId}, or look in fal's request list (fal.ai/dashboard) or your gateway's`
-		: 'look for it in fal\'s request list (fal.ai/dashboard) or your gateway\'s; if you find it, Get Status and Get Result take its request id';
+		: "look for it in fal's request list (fal.ai/dashboard) or your gateway's; if you find it, Get Status and Get Result take its request id";
 	return `The job may have been queued, and fal bills a queued job. The node did not retry the submit, so that it is not paid twice. Before running this item again, ${check}.`;
 }
 
@@ -52,9 +61,12 @@ export function falApiError(
 	const detail = detailText(answer.body);
 	const errorType = errorTypeOf(answer);
 	// A submit whose outcome is unknown (5xx, or 2xx without a job handle) may have queued a job.
-	const unknownSubmit = context.operation === 'submit' && (status >= 500 || (status >= 200 && status < 300));
+	const unknownSubmit =
+		context.operation === 'submit' && (status >= 500 || (status >= 200 && status < 300));
 	// Such an answer may still name its request (fal's clients read this header too).
-	const id = context.requestId ?? (unknownSubmit ? parseRequestId(headerValue(answer.headers, 'x-fal-request-id')) : undefined);
+	const id =
+		context.requestId ??
+		(unknownSubmit ? parseRequestId(headerValue(answer.headers, 'x-fal-request-id')) : undefined);
 	let message: string;
 	let description: string;
 	if (status === 401) {
@@ -64,7 +76,7 @@ export function falApiError(
 	} else if (status === 403) {
 		message = `fal refused the request (403): ${detail ?? 'forbidden'}`;
 		description = /locked|balance/i.test(detail ?? '')
-			? 'The account behind this token cannot run jobs: top up its balance in fal\'s dashboard (fal.ai/dashboard/billing) or at your gateway, then run again.'
+			? "The account behind this token cannot run jobs: top up its balance in fal's dashboard (fal.ai/dashboard/billing) or at your gateway, then run again."
 			: 'The token is valid but may not use this model or request. Check its permissions with your provider.';
 	} else if (status === 404 && id) {
 		message = `Request ${id} was not found (404)`;
@@ -75,29 +87,38 @@ export function falApiError(
 		description = `Check the Base URL in the credential: it must be fal's queue host (${DEFAULT_BASE_URL}) or a gateway that mirrors fal's paths.`;
 	} else if (status === 422) {
 		const fields = validationProblems(answer.body);
-		message = fields.length ? `fal rejected the input: ${fields.join('; ')}` : `fal rejected the input (422): ${detail ?? ''}`;
-		description = 'Fix the named field and run again. Note that fal bills a rejected job like a finished one.';
+		message = fields.length
+			? `fal rejected the input: ${fields.join('; ')}`
+			: `fal rejected the input (422): ${detail ?? ''}`;
+		description =
+			'Fix the named field and run again. Note that fal bills a rejected job like a finished one.';
 	} else if (status === 429) {
 		message = `fal is rate limiting this account (429): ${detail ?? 'too many requests'}`;
 		description = `${context.operation === 'submit' ? 'Nothing was queued. ' : ''}The node retried with backoff and gave up. Lower Max Concurrent Requests, or try again later.`;
 	} else if (status === 400 && /in progress|not completed|in queue/i.test(detail ?? '')) {
 		message = id ? `Request ${id} has not finished yet` : 'The request has not finished yet';
-		description = 'Use Get Status to follow it, or run Get Result again once its status is COMPLETED.';
+		description =
+			'Use Get Status to follow it, or run Get Result again once its status is COMPLETED.';
 	} else if (isStartTimeout(answer)) {
 		message = `The job was not started in time, not billed (${status}): ${detail ?? 'start deadline passed'}`;
 		description =
-			'fal dropped it because it did not start within Start Timeout (X-Fal-Request-Timeout), and did not run or bill it. Raise Start Timeout, or run the item again when fal\'s queue is shorter.';
+			"fal dropped it because it did not start within Start Timeout (X-Fal-Request-Timeout), and did not run or bill it. Raise Start Timeout, or run the item again when fal's queue is shorter.";
 	} else if (unknownSubmit) {
-		const what = status >= 500 ? `${errorType ? ` (${errorType})` : ''}: ${detail ?? 'server error'}` : ` without a job handle${detail ? `: ${detail}` : ''}`;
+		const what =
+			status >= 500
+				? `${errorType ? ` (${errorType})` : ''}: ${detail ?? 'server error'}`
+				: ` without a job handle${detail ? `: ${detail}` : ''}`;
 		message = `The submit may have queued a job: fal answered ${status}${what}`;
 		description = mayHaveQueued(id);
 	} else if (status >= 500 && errorType) {
 		message = `fal failed to run the job (${status}, ${errorType}): ${detail ?? 'server error'}`;
-		description = 'The job failed on fal\'s side (fal does not bill it). Run the item again.';
+		description = "The job failed on fal's side (fal does not bill it). Run the item again.";
 	} else if (status >= 500) {
 		message = `fal answered ${status} to ${OPERATION_WORDS[context.operation]}: ${detail ?? 'server error'}`;
 		description = `A fault at fal or at a proxy in between; the node retried with backoff and gave up.${
-			id && context.operation !== 'cancel' ? ` The job itself may have finished: fetch it later with Get Result and request id ${id}.` : ''
+			id && context.operation !== 'cancel'
+				? ` The job itself may have finished: fetch it later with Get Result and request id ${id}.`
+				: ''
 		}`;
 	} else {
 		message = `fal answered ${status}: ${detail ?? 'unexpected response'}`;
@@ -112,7 +133,8 @@ export function falApiError(
 	});
 	if (unknownSubmit) Object.assign(error, { mayHaveQueued: true });
 	// The job's own stored failure (or fal's start deadline): fal did not run or bill it.
-	if (isStartTimeout(answer) || (status >= 500 && errorType && context.operation === 'result')) Object.assign(error, { jobFailed: true });
+	if (isStartTimeout(answer) || (status >= 500 && errorType && context.operation === 'result'))
+		Object.assign(error, { jobFailed: true });
 	return tagRequest(error, id);
 }
 
@@ -123,12 +145,22 @@ export function jobFailedError(
 	context: { itemIndex: number; requestId: string; secrets: string[] },
 ): NodeApiError {
 	const errorType = errorTypeOf({ body: status });
-	const text = typeof status.error === 'string' ? status.error : detailText(status) ?? 'unknown error';
+	const text =
+		typeof status.error === 'string' ? status.error : (detailText(status) ?? 'unknown error');
 	// No `status` key in the payload: NodeApiError would take "COMPLETED" for an HTTP code.
-	const payload = redactDeep({ jobStatus: 'COMPLETED', error: text, error_type: errorType ?? null }, context.secrets);
+	const payload = redactDeep(
+		{ jobStatus: 'COMPLETED', error: text, error_type: errorType ?? null },
+		context.secrets,
+	);
 	const error = new NodeApiError(node, payload, {
-		message: redact(`The job failed on fal: ${text}${errorType ? ` (${errorType})` : ''}`, context.secrets),
-		description: redact(`fal reported the request as completed with an error. Request id: ${context.requestId}.`, context.secrets),
+		message: redact(
+			`The job failed on fal: ${text}${errorType ? ` (${errorType})` : ''}`,
+			context.secrets,
+		),
+		description: redact(
+			`fal reported the request as completed with an error. Request id: ${context.requestId}.`,
+			context.secrets,
+		),
 		itemIndex: context.itemIndex,
 	});
 	return tagRequest(error, context.requestId);
@@ -150,14 +182,25 @@ export interface ImageProblem {
  * One image of a finished job could not be downloaded or read. The job itself succeeded and is billed: the
  * message says so, so that nobody submits (and pays for) the job again to get a file.
  */
-export function imageError(node: INode, image: ImageProblem, context: { itemIndex: number; requestId?: string; secrets: string[] }): NodeApiError {
+export function imageError(
+	node: INode,
+	image: ImageProblem,
+	context: { itemIndex: number; requestId?: string; secrets: string[] },
+): NodeApiError {
 	const id = context.requestId;
 	const which = `Image ${image.index + 1} of ${image.count}`;
-	const message = image.url ? `${which} could not be downloaded from ${safeHost(image.url)}: ${image.problem}` : `${which} in the result ${image.problem}`;
+	const message = image.url
+		? `${which} could not be downloaded from ${safeHost(image.url)}: ${image.problem}`
+		: `${which} in the result ${image.problem}`;
 	const description = `The job itself succeeded${id ? ` (request ${id})` : ''} and is billed: do not submit it again. ${
 		id ? 'Get Result with this request id' : 'Get Result'
 	} outputs its result with every image URL while fal keeps it (about an hour); turn off Download Images to output the URLs without downloading them.`;
-	const payload = { image: image.index + 1, host: image.url ? safeHost(image.url) : null, problem: image.problem, ...(image.httpCode ? { httpCode: image.httpCode } : {}) };
+	const payload = {
+		image: image.index + 1,
+		host: image.url ? safeHost(image.url) : null,
+		problem: image.problem,
+		...(image.httpCode ? { httpCode: image.httpCode } : {}),
+	};
 	const error = new NodeApiError(node, redactDeep(payload, context.secrets), {
 		message: redact(message, context.secrets),
 		description: redact(description, context.secrets),
@@ -171,17 +214,30 @@ export function imageError(node: INode, image: ImageProblem, context: { itemInde
  * A finished job whose result holds no images: an error of the item, not a silent success. The job may have
  * been billed, and a downstream node expecting the image would fail later with a less useful message.
  */
-export function noImagesError(node: INode, result: IDataObject, context: { itemIndex: number; requestId: string; secrets: string[] }): NodeApiError {
+export function noImagesError(
+	node: INode,
+	result: IDataObject,
+	context: { itemIndex: number; requestId: string; secrets: string[] },
+): NodeApiError {
 	const { images } = result;
-	const what = images === undefined ? 'has no "images" field' : Array.isArray(images) ? 'has an empty "images" list' : `has "images" that is not a list (${shortJson(images)})`;
-	const error = new NodeApiError(node, redactDeep({ jobStatus: 'COMPLETED', result: shortJson(result, 2000) }, context.secrets), {
-		message: `The job finished without images: its result ${what}`,
-		description: redact(
-			`fal reported request ${context.requestId} as finished, and may have billed it. The result holds: ${shortJson(result)}. Look at it with Get Result and this request id, or in fal's request list (fal.ai/dashboard) or your gateway's, before running the item again.`,
-			context.secrets,
-		),
-		itemIndex: context.itemIndex,
-	});
+	const what =
+		images === undefined
+			? 'has no "images" field'
+			: Array.isArray(images)
+				? 'has an empty "images" list'
+				: `has "images" that is not a list (${shortJson(images)})`;
+	const error = new NodeApiError(
+		node,
+		redactDeep({ jobStatus: 'COMPLETED', result: shortJson(result, 2000) }, context.secrets),
+		{
+			message: `The job finished without images: its result ${what}`,
+			description: redact(
+				`fal reported request ${context.requestId} as finished, and may have billed it. The result holds: ${shortJson(result)}. Look at it with Get Result and this request id, or in fal's request list (fal.ai/dashboard) or your gateway's, before running the item again.`,
+				context.secrets,
+			),
+			itemIndex: context.itemIndex,
+		},
+	);
 	return tagRequest(error, context.requestId);
 }
 
@@ -200,7 +256,13 @@ const SOCKET_FAILURES: Record<string, string> = {
 export function transportError(
 	node: INode,
 	error: unknown,
-	context: { operation: Operation; itemIndex: number; requestId?: string; secrets: string[]; url: string },
+	context: {
+		operation: Operation;
+		itemIndex: number;
+		requestId?: string;
+		secrets: string[];
+		url: string;
+	},
 ): NodeApiError {
 	const code = errorCode(error);
 	const reason = redact(error instanceof Error ? error.message : String(error), context.secrets);
@@ -217,7 +279,11 @@ export function transportError(
 		description = `${cause} ${mayHaveQueued(context.requestId)}`;
 	}
 	// The payload's key is not `code` either, for the same reason.
-	const apiError = new NodeApiError(node, { socketError: code ?? null, reason } as JsonObject, { message, description, itemIndex: context.itemIndex });
+	const apiError = new NodeApiError(node, { socketError: code ?? null, reason } as JsonObject, {
+		message,
+		description,
+		itemIndex: context.itemIndex,
+	});
 	if (context.operation === 'submit' && !notSent) Object.assign(apiError, { mayHaveQueued: true });
 	return tagRequest(apiError, context.requestId);
 }
@@ -225,8 +291,18 @@ export function transportError(
 /** The socket-level error code of a failed request, looking through wrapped causes. */
 export function errorCode(error: unknown, depth = 0): string | undefined {
 	if (!error || typeof error !== 'object' || depth > 5) return undefined;
-	const { code, cause, errorResponse } = error as { code?: unknown; cause?: unknown; errorResponse?: { socketError?: unknown } };
-	if (typeof code === 'string' && /^[A-Z_]+$/.test(code) && code !== 'ERR_BAD_REQUEST' && code !== 'ERR_BAD_RESPONSE') return code;
+	const { code, cause, errorResponse } = error as {
+		code?: unknown;
+		cause?: unknown;
+		errorResponse?: { socketError?: unknown };
+	};
+	if (
+		typeof code === 'string' &&
+		/^[A-Z_]+$/.test(code) &&
+		code !== 'ERR_BAD_REQUEST' &&
+		code !== 'ERR_BAD_RESPONSE'
+	)
+		return code;
 	// A transportError keeps the code in its payload.
 	if (typeof errorResponse?.socketError === 'string') return errorResponse.socketError;
 	return errorCode(cause, depth + 1);
@@ -235,7 +311,9 @@ export function errorCode(error: unknown, depth = 0): string | undefined {
 /** A failed exchange in a few words: "connection reset", or the error's own message. */
 export function failureWords(error: unknown): string {
 	const code = errorCode(error);
-	return (code && SOCKET_FAILURES[code]) ?? (error instanceof Error ? error.message : String(error));
+	return (
+		(code && SOCKET_FAILURES[code]) ?? (error instanceof Error ? error.message : String(error))
+	);
 }
 
 /** Whether an error is a submit's that may have queued a paid job (a 5xx, a reset, a stall, an answer without a handle). */
@@ -254,7 +332,10 @@ export function requestIdOf(error: unknown): string | undefined {
 	return typeof id === 'string' ? id : undefined;
 }
 
-export function tagRequest<E extends NodeApiError | NodeOperationError>(error: E, requestId: string | undefined): E {
+export function tagRequest<E extends NodeApiError | NodeOperationError>(
+	error: E,
+	requestId: string | undefined,
+): E {
 	if (requestId) Object.assign(error, { requestId });
 	return error;
 }
@@ -270,7 +351,12 @@ export function redact(text: string, secrets: string[]): string {
 
 /** A JSON value with every secret replaced, however deep it sits (error payloads are stored with executions). */
 export function redactDeep(value: IDataObject, secrets: string[]): JsonObject {
-	return JSON.parse(redact(JSON.stringify(value), secrets.map((secret) => JSON.stringify(secret).slice(1, -1)))) as JsonObject;
+	return JSON.parse(
+		redact(
+			JSON.stringify(value),
+			secrets.map((secret) => JSON.stringify(secret).slice(1, -1)),
+		),
+	) as JsonObject;
 }
 
 /** `detail` of a fal error body, as text. */
@@ -293,24 +379,36 @@ export function validationProblems(body: unknown): string[] {
 		const { loc, msg } = (entry ?? {}) as { loc?: unknown; msg?: unknown };
 		const path = Array.isArray(loc) ? loc.filter((part) => part !== 'body').map(String) : [];
 		const field = path[0];
-		const label = field && FIELD_LABELS[field] ? `${FIELD_LABELS[field]} (${path.join('.')})` : path.join('.') || 'input';
+		const label =
+			field && FIELD_LABELS[field]
+				? `${FIELD_LABELS[field]} (${path.join('.')})`
+				: path.join('.') || 'input';
 		return `${label}: ${typeof msg === 'string' ? msg : 'invalid'}`;
 	});
 }
 
 /** fal's error type of an answer (`error_type` in the body, or the `X-Fal-Error-Type` header): set when the job itself failed. */
-export function errorTypeOf(answer: { body?: unknown; headers?: Record<string, unknown> }): string | undefined {
+export function errorTypeOf(answer: {
+	body?: unknown;
+	headers?: Record<string, unknown>;
+}): string | undefined {
 	const fromBody = (answer.body as { error_type?: unknown } | null | undefined)?.error_type;
 	return typeof fromBody === 'string' ? fromBody : headerValue(answer.headers, 'x-fal-error-type');
 }
 
 /** fal's 504 for a job whose own start deadline (the Start Timeout option) passed before it ran: never billed. */
 function isStartTimeout(answer: FalAnswer): boolean {
-	return answer.statusCode === 504 && headerValue(answer.headers, FAL_HEADERS.startTimeoutType)?.toLowerCase() === 'user';
+	return (
+		answer.statusCode === 504 &&
+		headerValue(answer.headers, FAL_HEADERS.startTimeoutType)?.toLowerCase() === 'user'
+	);
 }
 
 /** A header's value, whatever the case of its name; the first one of a list. */
-export function headerValue(headers: Record<string, unknown> | undefined, name: string): string | undefined {
+export function headerValue(
+	headers: Record<string, unknown> | undefined,
+	name: string,
+): string | undefined {
 	if (!headers) return undefined;
 	const key = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
 	const value = key === undefined ? undefined : headers[key];
@@ -325,9 +423,17 @@ export function headerValue(headers: Record<string, unknown> | undefined, name: 
 export function plainText(body: string, max = 300): string {
 	let text = body;
 	if (/^\s*</.test(text) || /<(!doctype|html|head|body|title|h1|center|div|p)\b/i.test(text)) {
-		const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1] ?? /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(text)?.[1];
-		text = (title ?? text.replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ')).replace(/<[^>]*>/g, ' ');
-		text = text.replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, entity: string) => HTML_ENTITIES[entity]);
+		const title =
+			/<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1] ??
+			/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(text)?.[1];
+		text = (title ?? text.replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ')).replace(
+			/<[^>]*>/g,
+			' ',
+		);
+		text = text.replace(
+			/&(amp|lt|gt|quot|#39|nbsp);/g,
+			(_, entity: string) => HTML_ENTITIES[entity],
+		);
 	}
 	text = text.replace(/\s+/g, ' ').trim();
 	return text.length > max ? `${text.slice(0, max - 3)}...` : text;
@@ -344,13 +450,25 @@ export function bodyGist(bytes: Buffer, contentType: string | undefined): string
 	}
 }
 
-const HTML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: ' ' };
+const HTML_ENTITIES: Record<string, string> = {
+	amp: '&',
+	lt: '<',
+	gt: '>',
+	quot: '"',
+	'#39': "'",
+	nbsp: ' ',
+};
 
 function errorPayload(answer: FalAnswer): IDataObject {
 	const body = answer.body;
 	return {
 		httpCode: answer.statusCode,
-		body: body && typeof body === 'object' && !isStream(body) ? (body as IDataObject) : typeof body === 'string' ? plainText(body, 2000) : null,
+		body:
+			body && typeof body === 'object' && !isStream(body)
+				? (body as IDataObject)
+				: typeof body === 'string'
+					? plainText(body, 2000)
+					: null,
 	};
 }
 

@@ -41,7 +41,15 @@ const STEP_TEXT: Record<UploadStep, string> = {
  */
 export function uploadError(
 	node: INode,
-	context: { step: UploadStep; url: string; file: string; itemIndex: number; secrets: string[]; part?: number; stopped?: boolean },
+	context: {
+		step: UploadStep;
+		url: string;
+		file: string;
+		itemIndex: number;
+		secrets: string[];
+		part?: number;
+		stopped?: boolean;
+	},
 	failure: { answer: FalAnswer } | { error: unknown },
 ): NodeApiError {
 	const host = safeHost(context.url, 'the storage host');
@@ -55,11 +63,24 @@ export function uploadError(
 		const detail = detailText(body);
 		what = `${host} answered ${status}${detail ? `: ${detail.slice(0, 200)}` : ''}`;
 		httpCode = String(status);
-		payload = redactDeep({ httpCode: status, body: typeof body === 'string' ? body.slice(0, 2000) : body && typeof body === 'object' && !('pipe' in body) ? (body as JsonObject) : null }, context.secrets);
+		payload = redactDeep(
+			{
+				httpCode: status,
+				body:
+					typeof body === 'string'
+						? body.slice(0, 2000)
+						: body && typeof body === 'object' && !('pipe' in body)
+							? (body as JsonObject)
+							: null,
+			},
+			context.secrets,
+		);
 		if (context.step === 'initiate' && (status === 401 || status === 403)) {
-			hint = 'The storage host refused the token. Check the API key, and the Storage URL in the credential (a gateway\'s token is not valid at fal\'s own storage).';
+			hint =
+				"The storage host refused the token. Check the API key, and the Storage URL in the credential (a gateway's token is not valid at fal's own storage).";
 		} else if (context.step === 'initiate' && (status === 404 || status === 405)) {
-			hint = 'The storage host has no upload API there. Check the Storage URL in the credential, or set the Image Upload option to Never (images up to 10 MB go inline).';
+			hint =
+				'The storage host has no upload API there. Check the Storage URL in the credential, or set the Image Upload option to Never (images up to 10 MB go inline).';
 		} else if (status === 403) {
 			hint = 'The pre-signed upload URL was refused (it may have expired). Run the item again.';
 		} else if (status >= 500 || status === 429) {
@@ -75,12 +96,21 @@ export function uploadError(
 		// Socket failures arrive already worded by the transport ("Could not reach host: connection refused").
 		const reason = failure.error instanceof Error ? failure.error.message : String(failure.error);
 		what = reason;
-		payload = redactDeep({ socketError: errorCode(failure.error) ?? null, reason }, context.secrets);
+		payload = redactDeep(
+			{ socketError: errorCode(failure.error) ?? null, reason },
+			context.secrets,
+		);
 		hint = `The node retried with backoff. Check the Storage URL in the credential and the network between n8n and ${host}.`;
 	}
 	return new NodeApiError(node, payload, {
-		message: redact(`Uploading ${context.file} to storage failed while ${step}: ${what}`, context.secrets),
-		description: redact(`${hint} Nothing was submitted to fal for this item, so nothing was billed.`, context.secrets),
+		message: redact(
+			`Uploading ${context.file} to storage failed while ${step}: ${what}`,
+			context.secrets,
+		),
+		description: redact(
+			`${hint} Nothing was submitted to fal for this item, so nothing was billed.`,
+			context.secrets,
+		),
 		...(httpCode ? { httpCode } : {}),
 		itemIndex: context.itemIndex,
 	});

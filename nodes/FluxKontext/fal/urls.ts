@@ -24,7 +24,10 @@ export interface FalCredential {
 
 export function readCredential(data: ICredentialDataDecryptedObject): FalCredential {
 	const token = typeof data.apiKey === 'string' ? data.apiKey.trim() : '';
-	const raw = typeof data.baseUrl === 'string' && data.baseUrl.trim() ? data.baseUrl.trim() : DEFAULT_BASE_URL;
+	const raw =
+		typeof data.baseUrl === 'string' && data.baseUrl.trim()
+			? data.baseUrl.trim()
+			: DEFAULT_BASE_URL;
 	return { token, baseUrl: normalizeBaseUrl(raw), baseUrlProblem: baseUrlProblem(raw) };
 }
 
@@ -36,7 +39,8 @@ export function readCredential(data: ICredentialDataDecryptedObject): FalCredent
 export function baseUrlProblem(value: string): string | undefined {
 	const url = parseHttpUrl(value);
 	if (!url) return 'is not an http(s) URL';
-	if (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(value)) return 'contains a user name or password';
+	if (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(value))
+		return 'contains a user name or password';
 	if (value.includes('?')) return 'has a query string (?...)';
 	if (value.includes('#')) return 'has a fragment (#...)';
 	return undefined;
@@ -44,7 +48,9 @@ export function baseUrlProblem(value: string): string | undefined {
 
 /** A Base URL fit to show in a message: a password, a query or a fragment (where keys get pasted) shown as ***. */
 export function maskedUrl(value: string): string {
-	return value.replace(/^([a-z]+:\/\/[^/:@]*):[^/@]*@/i, '$1:***@').replace(/([?#])[^#]*/g, '$1***');
+	return value
+		.replace(/^([a-z]+:\/\/[^/:@]*):[^/@]*@/i, '$1:***@')
+		.replace(/([?#])[^#]*/g, '$1***');
 }
 
 /** The configured base URL without trailing slashes (a gateway may mount fal's paths under a prefix). */
@@ -64,7 +70,11 @@ export function isFalHost(url: string): boolean {
  * never reach fal's hosts. Undefined when no such service applies; a set field that is not an http(s) URL is
  * returned as is, for the caller to refuse.
  */
-export function serviceUrlFor(configured: unknown, baseUrl: string, falDefault: string): string | undefined {
+export function serviceUrlFor(
+	configured: unknown,
+	baseUrl: string,
+	falDefault: string,
+): string | undefined {
 	const text = typeof configured === 'string' ? configured.trim() : '';
 	if (text) return normalizeBaseUrl(text);
 	return isFalHost(baseUrl) ? falDefault : undefined;
@@ -88,7 +98,10 @@ export function rebase(url: string, baseUrl: string): string {
 	if (!parsed) return url;
 	const basePath = parseHttpUrl(base)?.pathname.replace(/\/+$/, '') ?? '';
 	// A URL on another origin may already carry the gateway's prefix; never add it twice.
-	const path = basePath && parsed.pathname.startsWith(basePath + '/') ? parsed.pathname.slice(basePath.length) : parsed.pathname;
+	const path =
+		basePath && parsed.pathname.startsWith(basePath + '/')
+			? parsed.pathname.slice(basePath.length)
+			: parsed.pathname;
 	return `${base}${path}${parsed.search}`;
 }
 
@@ -101,7 +114,11 @@ export interface JobUrls {
 /** The three URLs of a request, built from its id (used when no submit answer is at hand: the Request resource). */
 export function urlsForRequest(baseUrl: string, requestId: string): JobUrls {
 	const response = `${normalizeBaseUrl(baseUrl)}/${FAL_APP}/requests/${encodeURIComponent(requestId)}`;
-	return { response_url: response, status_url: `${response}/status`, cancel_url: `${response}/cancel` };
+	return {
+		response_url: response,
+		status_url: `${response}/status`,
+		cancel_url: `${response}/cancel`,
+	};
 }
 
 /** The URLs of a submitted job: fal's own, rebased onto the base URL; built from the id where one is missing. */
@@ -115,7 +132,11 @@ export function urlsFromSubmit(
 		const value = answer[key];
 		return typeof value === 'string' && parseHttpUrl(value) ? rebase(value, baseUrl) : built[key];
 	};
-	return { status_url: pick('status_url'), response_url: pick('response_url'), cancel_url: pick('cancel_url') };
+	return {
+		status_url: pick('status_url'),
+		response_url: pick('response_url'),
+		cancel_url: pick('cancel_url'),
+	};
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -42,7 +42,11 @@ export interface InputImage {
  * request. Binary data stored by id (n8n's filesystem, database or S3 modes) is streamed from the store: only
  * its first chunk is read here, and kept for the upload.
  */
-export async function readBinaryImage(ctx: IExecuteFunctions, check: InputChecker, propertyName: string): Promise<InputImage> {
+export async function readBinaryImage(
+	ctx: IExecuteFunctions,
+	check: InputChecker,
+	propertyName: string,
+): Promise<InputImage> {
 	const itemIndex = check.itemIndex;
 	const item = ctx.getInputData()[itemIndex];
 	const meta: IBinaryData | undefined = item?.binary?.[propertyName];
@@ -51,7 +55,9 @@ export async function readBinaryImage(ctx: IExecuteFunctions, check: InputChecke
 		check.fail(
 			'Input Binary Field',
 			`the input item has no binary field "${propertyName}"`,
-			present.length ? `Use one of: ${present.join(', ')}` : 'The input item has no binary data: add a node that reads or downloads the image first',
+			present.length
+				? `Use one of: ${present.join(', ')}`
+				: 'The input item has no binary data: add a node that reads or downloads the image first',
 		);
 	}
 	let size: number;
@@ -61,7 +67,10 @@ export async function readBinaryImage(ctx: IExecuteFunctions, check: InputChecke
 	let close = () => {};
 	if (meta.id) {
 		const id = meta.id;
-		size = typeof meta.bytes === 'number' ? meta.bytes : (await ctx.helpers.getBinaryMetadata(id)).fileSize;
+		size =
+			typeof meta.bytes === 'number'
+				? meta.bytes
+				: (await ctx.helpers.getBinaryMetadata(id)).fileSize;
 		let opened: BinaryStream | undefined = await ctx.helpers.getBinaryStream(id);
 		head = await peek(opened);
 		content = async () => {
@@ -89,7 +98,9 @@ export async function readBinaryImage(ctx: IExecuteFunctions, check: InputChecke
 		close();
 		check.fail(
 			'Input Binary Field',
-			size === 0 ? `"${propertyName}" is empty (0 bytes)` : `"${propertyName}" is not an image (${meta.mimeType || 'unknown type'}${meta.fileName ? `, ${meta.fileName}` : ''})`,
+			size === 0
+				? `"${propertyName}" is empty (0 bytes)`
+				: `"${propertyName}" is not an image (${meta.mimeType || 'unknown type'}${meta.fileName ? `, ${meta.fileName}` : ''})`,
 			`Give a ${ACCEPTED_TYPES_TEXT} image${size === 0 ? '' : `; its first bytes show ${describeBytes(head)}`}`,
 		);
 	}
@@ -101,9 +112,22 @@ export async function readBinaryImage(ctx: IExecuteFunctions, check: InputChecke
 export function dataUrlImage(check: InputChecker, dataUrl: string, field: string): InputImage {
 	const bytes = decodeDataUri(dataUrl)?.data ?? Buffer.alloc(0);
 	const mimeType = sniffImageType(bytes);
-	if (!mimeType) check.fail(field, 'is a data URL whose bytes are not an image', `Give a ${ACCEPTED_TYPES_TEXT} image`);
+	if (!mimeType)
+		check.fail(
+			field,
+			'is a data URL whose bytes are not an image',
+			`Give a ${ACCEPTED_TYPES_TEXT} image`,
+		);
 	const read = async () => bytes;
-	return { label: field, fileName: `image.${ACCEPTED_IMAGE_TYPES[mimeType]}`, mimeType, size: bytes.length, content: read, buffer: read, close: () => {} };
+	return {
+		label: field,
+		fileName: `image.${ACCEPTED_IMAGE_TYPES[mimeType]}`,
+		mimeType,
+		size: bytes.length,
+		content: read,
+		buffer: read,
+		close: () => {},
+	};
 }
 
 /** The decoded size of a base64 data URL, without decoding it. */
@@ -163,7 +187,12 @@ export function decodeDataUri(uri: string): { mimeType: string; data: Buffer } |
 	const mimeType = match[1] || 'application/octet-stream';
 	const isBase64 = /;base64/i.test(match[2]);
 	try {
-		return { mimeType, data: isBase64 ? Buffer.from(match[3], 'base64') : Buffer.from(decodeURIComponent(match[3]), 'utf8') };
+		return {
+			mimeType,
+			data: isBase64
+				? Buffer.from(match[3], 'base64')
+				: Buffer.from(decodeURIComponent(match[3]), 'utf8'),
+		};
 	} catch {
 		return undefined;
 	}
@@ -173,8 +202,13 @@ export function decodeDataUri(uri: string): { mimeType: string; data: Buffer } |
  * The images of a finished job's result. A result without any (an empty list, no list) fails the item: the job
  * may have been billed, and a silent success would leave downstream nodes without the image they expect.
  */
-export function resultImages(client: FalClient, result: IDataObject, options: CallOptions & { requestId: string }): IDataObject[] {
-	if (!Array.isArray(result.images) || result.images.length === 0) throw client.noImages(result, options);
+export function resultImages(
+	client: FalClient,
+	result: IDataObject,
+	options: CallOptions & { requestId: string },
+): IDataObject[] {
+	if (!Array.isArray(result.images) || result.images.length === 0)
+		throw client.noImages(result, options);
 	return result.images as IDataObject[];
 }
 
@@ -211,7 +245,10 @@ export async function imagesToBinary(
 			const decoded = decodeDataUri(url);
 			if (!decoded) throw fail('is a malformed data URI');
 			mimeType = sniffImageType(decoded.data);
-			if (!mimeType) throw fail(`is a data URI that holds no image (declared ${decoded.mimeType}, ${decoded.data.length} bytes)`);
+			if (!mimeType)
+				throw fail(
+					`is a data URI that holds no image (declared ${decoded.mimeType}, ${decoded.data.length} bytes)`,
+				);
 			content = decoded.data;
 		} else if (!parseHttpUrl(url) || !/^https?:\/\//i.test(url)) {
 			throw fail(`has a URL that is not an absolute http(s) URL: "${shorten(url)}"`);
@@ -221,18 +258,28 @@ export async function imagesToBinary(
 				throw options.signal?.aborted ? error : fail(failureWords(error), { url });
 			});
 			content = answer.body as Buffer;
-			const served = headerValue(answer.headers, 'content-type')?.split(';')[0].trim() || 'no content type';
+			const served =
+				headerValue(answer.headers, 'content-type')?.split(';')[0].trim() || 'no content type';
 			const gist = bodyGist(content, served);
 			if (answer.statusCode < 200 || answer.statusCode >= 300) {
-				throw fail(`answered ${answer.statusCode}${gist ? `: ${gist}` : ` (${served})`}`, { url, httpCode: answer.statusCode });
+				throw fail(`answered ${answer.statusCode}${gist ? `: ${gist}` : ` (${served})`}`, {
+					url,
+					httpCode: answer.statusCode,
+				});
 			}
 			mimeType = sniffImageType(content);
 			if (!mimeType) {
 				const what = content.length ? `${served}${gist ? ` ("${gist}")` : ''}` : 'an empty body';
-				throw fail(`answered ${answer.statusCode} with ${what}, not an image`, { url, httpCode: answer.statusCode });
+				throw fail(`answered ${answer.statusCode} with ${what}, not an image`, {
+					url,
+					httpCode: answer.statusCode,
+				});
 			}
 		}
-		const fileName = typeof entry.file_name === 'string' && entry.file_name ? entry.file_name : defaultFileName(options.requestId, index, mimeType);
+		const fileName =
+			typeof entry.file_name === 'string' && entry.file_name
+				? entry.file_name
+				: defaultFileName(options.requestId, index, mimeType);
 		const binary = await ctx.helpers.prepareBinaryData(content, fileName, mimeType);
 		return [binaryKey(options.prefix, index), binary];
 	}

@@ -15,11 +15,18 @@ export async function missingCoreFeatures(
 	sleepFn: (ms: number, signal?: AbortSignal) => Promise<void> = sleep,
 ): Promise<string[]> {
 	const missing: string[] = [];
-	if (typeof ctx.getExecutionCancelSignal !== 'function') missing.push('the execution cancel signal');
+	if (typeof ctx.getExecutionCancelSignal !== 'function')
+		missing.push('the execution cancel signal');
 	// A sleep that honours its signal rejects at once on an aborted one; an older sleep ignores it and resolves.
 	const aborted = new AbortController();
 	aborted.abort();
-	if (await sleepFn(0, aborted.signal).then(() => true, () => false)) missing.push('waits that Stop can interrupt');
+	if (
+		await sleepFn(0, aborted.signal).then(
+			() => true,
+			() => false,
+		)
+	)
+		missing.push('waits that Stop can interrupt');
 	return missing;
 }
 
@@ -30,6 +37,8 @@ export async function assertSupportedCore(ctx: IExecuteFunctions): Promise<void>
 	throw new NodeOperationError(
 		ctx.getNode(),
 		`FLUX Kontext needs n8n ${LOWEST_SUPPORTED_N8N} or newer: this n8n lacks ${missing.join(' and ')}`,
-		{ description: `Update n8n to ${LOWEST_SUPPORTED_N8N} or later (Settings > About n8n shows the version in use).` },
+		{
+			description: `Update n8n to ${LOWEST_SUPPORTED_N8N} or later (Settings > About n8n shows the version in use).`,
+		},
 	);
 }

@@ -35,7 +35,10 @@ interface PricedJob {
 }
 
 /** The image operations, which submit paid jobs; the others cost nothing. */
-const PAID_OPERATIONS: Record<string, 'edit' | 'textToImage'> = { edit: 'edit', textToImage: 'textToImage' };
+const PAID_OPERATIONS: Record<string, 'edit' | 'textToImage'> = {
+	edit: 'edit',
+	textToImage: 'textToImage',
+};
 
 /** Why a run refused to start, for every item alike: nothing is submitted. */
 interface Refusal {
@@ -53,7 +56,11 @@ export class ExecutionCost {
 
 	/** Throws the Max Cost refusal (the same for every item: a refused run submits nothing). */
 	admit(itemIndex: number): void {
-		if (this.refusal) throw new NodeOperationError(this.node, this.refusal.message, { description: this.refusal.description, itemIndex });
+		if (this.refusal)
+			throw new NodeOperationError(this.node, this.refusal.message, {
+				description: this.refusal.description,
+				itemIndex,
+			});
 	}
 
 	/** A finished or handed-off item with its `cost_estimate`, when a price is known. */
@@ -67,12 +74,20 @@ export class ExecutionCost {
  * Estimates every item of the execution before any of them runs, and decides the Max Cost guard. Makes at most
  * one request: the prices of the endpoints the items use, from fal's Platform API, when one applies.
  */
-export async function estimateExecution(execution: Execution, itemCount: number): Promise<ExecutionCost> {
+export async function estimateExecution(
+	execution: Execution,
+	itemCount: number,
+): Promise<ExecutionCost> {
 	const { ctx } = execution;
 	const node = ctx.getNode();
-	const operation = ctx.getNodeParameter('resource', 0) === 'image' ? PAID_OPERATIONS[ctx.getNodeParameter('operation', 0) as string] : undefined;
+	const operation =
+		ctx.getNodeParameter('resource', 0) === 'image'
+			? PAID_OPERATIONS[ctx.getNodeParameter('operation', 0) as string]
+			: undefined;
 	if (!operation) return new ExecutionCost(node, []);
-	const jobs = Array.from({ length: itemCount }, (_, itemIndex) => pricedJob(ctx, itemIndex, operation));
+	const jobs = Array.from({ length: itemCount }, (_, itemIndex) =>
+		pricedJob(ctx, itemIndex, operation),
+	);
 	const endpoints = [...new Set(jobs.flatMap((job) => (job ? [job.endpoint] : [])))];
 	const { prices, why } = await lookUpPrices(execution, endpoints);
 	const estimates = jobs.map((job) => {
@@ -83,12 +98,21 @@ export async function estimateExecution(execution: Execution, itemCount: number)
 }
 
 /** The endpoint and image count of an item; undefined when its input is invalid (it fails later without submitting). */
-function pricedJob(ctx: IExecuteFunctions, itemIndex: number, operation: 'edit' | 'textToImage'): PricedJob | undefined {
+function pricedJob(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	operation: 'edit' | 'textToImage',
+): PricedJob | undefined {
 	try {
 		const check = new InputChecker(ctx.getNode(), itemIndex);
-		const model = check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), ['pro', 'max'] as const);
+		const model = check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), [
+			'pro',
+			'max',
+		] as const);
 		const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
-		const images = isSet(options, 'numImages') ? check.number('Number of Images', options.numImages, { ...LIMITS.numImages, integer: true }) : 1;
+		const images = isSet(options, 'numImages')
+			? check.number('Number of Images', options.numImages, { ...LIMITS.numImages, integer: true })
+			: 1;
 		// A multi-image edit is priced as an edit of its model: fal publishes the same price for both.
 		return { endpoint: endpointFor(model, operation), images };
 	} catch {
@@ -100,7 +124,10 @@ function pricedJob(ctx: IExecuteFunctions, itemIndex: number, operation: 'edit' 
  * The price per image of each endpoint: fal's Platform API where it answers, else the credential's Price per
  * Image. `why` says why some endpoint has no price.
  */
-async function lookUpPrices(execution: Execution, endpoints: string[]): Promise<{ prices: Map<string, Price>; why?: string }> {
+async function lookUpPrices(
+	execution: Execution,
+	endpoints: string[],
+): Promise<{ prices: Map<string, Price>; why?: string }> {
 	const { ctx, client } = execution;
 	const prices = new Map<string, Price>();
 	if (!endpoints.length) return { prices };
@@ -109,16 +136,19 @@ async function lookUpPrices(execution: Execution, endpoints: string[]): Promise<
 		// Stop ends the request at once (the pool then starts nothing).
 		const answer = await client.prices(endpoints, { itemIndex: 0, signal: execution.interrupt });
 		if (!answer) {
-			why = 'the Base URL is not fal\'s own host and the credential has no Platform URL, so fal\'s pricing API is not asked';
+			why =
+				"the Base URL is not fal's own host and the credential has no Platform URL, so fal's pricing API is not asked";
 		} else if (answer.statusCode >= 200 && answer.statusCode < 300) {
 			for (const [endpoint, unitPrice] of pricesFromAnswer(answer.body)) {
-				if (endpoints.includes(endpoint)) prices.set(endpoint, { unitPrice, source: 'fal-pricing-api' });
+				if (endpoints.includes(endpoint))
+					prices.set(endpoint, { unitPrice, source: 'fal-pricing-api' });
 			}
 			why = `fal's pricing API gave no price per image in USD for ${endpoints.filter((e) => !prices.has(e)).join(', ')}`;
 		} else {
 			const detail = detailText(answer.body);
 			why = `fal's pricing API answered ${answer.statusCode}${detail ? ` (${client.redact(detail.slice(0, 200))})` : ''}`;
-			if (answer.statusCode === 401 || answer.statusCode === 403) why += '; reading prices may need an Admin API key';
+			if (answer.statusCode === 401 || answer.statusCode === 403)
+				why += '; reading prices may need an Admin API key';
 		}
 	} catch (error) {
 		why = `fal's pricing API could not be asked: ${client.redact(error instanceof Error ? error.message : String(error))}`;
@@ -126,8 +156,11 @@ async function lookUpPrices(execution: Execution, endpoints: string[]): Promise<
 	if (prices.size === endpoints.length) return { prices };
 	ctx.logger.debug(`FLUX Kontext: no price from fal's pricing API: ${why}`);
 	const fromCredential = credentialPrice(client.credentialField('pricePerImage'));
-	if (fromCredential === undefined) return { prices, why: `${why}, and the credential has no Price per Image` };
-	for (const endpoint of endpoints) if (!prices.has(endpoint)) prices.set(endpoint, { unitPrice: fromCredential, source: 'credential' });
+	if (fromCredential === undefined)
+		return { prices, why: `${why}, and the credential has no Price per Image` };
+	for (const endpoint of endpoints)
+		if (!prices.has(endpoint))
+			prices.set(endpoint, { unitPrice: fromCredential, source: 'credential' });
 	return { prices };
 }
 
@@ -138,8 +171,12 @@ function pricesFromAnswer(body: unknown): Array<[string, number]> {
 	return list.flatMap((entry) => {
 		const { endpoint_id, unit_price, unit, currency } = (entry ?? {}) as IDataObject;
 		const usable =
-			typeof endpoint_id === 'string' && typeof unit_price === 'number' && Number.isFinite(unit_price) && unit_price >= 0 &&
-			unit === 'image' && currency === 'USD';
+			typeof endpoint_id === 'string' &&
+			typeof unit_price === 'number' &&
+			Number.isFinite(unit_price) &&
+			unit_price >= 0 &&
+			unit === 'image' &&
+			currency === 'USD';
 		return usable ? [[endpoint_id, unit_price] as [string, number]] : [];
 	});
 }
@@ -151,7 +188,13 @@ function credentialPrice(value: unknown): number | undefined {
 }
 
 function estimateOf(job: PricedJob, price: Price): CostEstimate {
-	return { amount: roundUsd(job.images * price.unitPrice), currency: 'USD', unit_price: price.unitPrice, images: job.images, source: price.source };
+	return {
+		amount: roundUsd(job.images * price.unitPrice),
+		currency: 'USD',
+		unit_price: price.unitPrice,
+		images: job.images,
+		source: price.source,
+	};
 }
 
 /**
@@ -171,7 +214,10 @@ function budgetRefusal(
 	try {
 		maxCost = new InputChecker(ctx.getNode(), 0).number('Max Cost', value, { min: 0 });
 	} catch (error) {
-		return { message: (error as NodeOperationError).message, description: String((error as NodeOperationError).description) };
+		return {
+			message: (error as NodeOperationError).message,
+			description: String((error as NodeOperationError).description),
+		};
 	}
 	const limit = formatUsd(maxCost);
 	if (jobs.some((job, i) => job && !estimates[i])) {
@@ -185,7 +231,13 @@ function budgetRefusal(
 	if (total <= maxCost) return undefined;
 	const images = known.reduce((sum, estimate) => sum + estimate.images, 0);
 	const unitPrices = [...new Set(known.map((estimate) => estimate.unit_price))];
-	const sources = [...new Set(known.map((estimate) => (estimate.source === 'credential' ? 'the credential\'s Price per Image' : 'fal\'s pricing API')))];
+	const sources = [
+		...new Set(
+			known.map((estimate) =>
+				estimate.source === 'credential' ? "the credential's Price per Image" : "fal's pricing API",
+			),
+		),
+	];
 	return {
 		message: `Max Cost: this run would cost about ${formatUsd(total)}, more than the limit of ${limit}; nothing was submitted`,
 		description:

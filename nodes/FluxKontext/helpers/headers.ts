@@ -14,14 +14,21 @@ export function requestHeaders(check: InputChecker, options: IDataObject): Recor
 	if (set('startTimeout')) {
 		const seconds = check.number('Start Timeout', options.startTimeout, {});
 		// fal's clients refuse 1 s and less.
-		if (seconds <= 1) check.fail('Start Timeout', `${seconds} is too short`, 'Use more than 1 second');
+		if (seconds <= 1)
+			check.fail('Start Timeout', `${seconds} is too short`, 'Use more than 1 second');
 		headers[FAL_HEADERS.startTimeout] = String(seconds);
 	}
-	if (set('storePayloads') && !check.boolean('Store Payloads', options.storePayloads)) headers[FAL_HEADERS.storeIo] = '0';
+	if (set('storePayloads') && !check.boolean('Store Payloads', options.storePayloads))
+		headers[FAL_HEADERS.storeIo] = '0';
 	if (set('mediaExpiry')) {
 		const seconds = check.number('Media Expiry', options.mediaExpiry, { min: 1, integer: true });
 		headers[FAL_HEADERS.mediaLifecycle] = JSON.stringify({ expiration_duration_seconds: seconds });
 	}
-	if (set('priority')) headers[FAL_HEADERS.priority] = check.oneOf('Queue Priority', options.priority, QUEUE_PRIORITIES);
+	if (set('priority'))
+		headers[FAL_HEADERS.priority] = check.oneOf(
+			'Queue Priority',
+			options.priority,
+			QUEUE_PRIORITIES,
+		);
 	return headers;
 }

@@ -12,19 +12,46 @@ import type { BinaryStream, InputImage } from './binary';
  * the file is over 90 MB). The bytes stream from n8n's binary store; a multipart upload holds one part at a
  * time. Every failure is an error of the item naming the step and the host. The caller checks that storage applies.
  */
-export async function uploadImage(client: FalClient, image: InputImage, options: CallOptions): Promise<string> {
+export async function uploadImage(
+	client: FalClient,
+	image: InputImage,
+	options: CallOptions,
+): Promise<string> {
 	const multipart = image.size > MULTIPART_THRESHOLD_BYTES;
 	const storage = client.storageUrl ?? '';
-	const { upload_url: uploadUrl, file_url: fileUrl } = await step<{ upload_url: string; file_url: string }>(client, image, { step: 'initiate', url: storage }, options, async () => {
-		const answer = await client.initiateUpload({ contentType: image.mimeType, fileName: image.fileName }, multipart, options);
+	const { upload_url: uploadUrl, file_url: fileUrl } = await step<{
+		upload_url: string;
+		file_url: string;
+	}>(client, image, { step: 'initiate', url: storage }, options, async () => {
+		const answer = await client.initiateUpload(
+			{ contentType: image.mimeType, fileName: image.fileName },
+			multipart,
+			options,
+		);
 		const body = (answer.body ?? {}) as IDataObject;
 		const ok = answer.statusCode >= 200 && answer.statusCode < 300;
-		if (ok && isHttpUrl(body.upload_url) && isHttpUrl(body.file_url)) return { upload_url: body.upload_url, file_url: body.file_url };
-		return { answer: ok ? { ...answer, body: { detail: 'the answer has no http(s) upload_url and file_url' } } : answer };
+		if (ok && isHttpUrl(body.upload_url) && isHttpUrl(body.file_url))
+			return { upload_url: body.upload_url, file_url: body.file_url };
+		return {
+			answer: ok
+				? { ...answer, body: { detail: 'the answer has no http(s) upload_url and file_url' } }
+				: answer,
+		};
 	});
 	if (!multipart) {
-		await send(client, image, { step: 'upload', url: uploadUrl }, options, async () =>
-			await client.sendToStorage('PUT', uploadUrl, image.content, { 'Content-Type': image.mimeType, 'Content-Length': String(image.size) }, options),
+		await send(
+			client,
+			image,
+			{ step: 'upload', url: uploadUrl },
+			options,
+			async () =>
+				await client.sendToStorage(
+					'PUT',
+					uploadUrl,
+					image.content,
+					{ 'Content-Type': image.mimeType, 'Content-Length': String(image.size) },
+					options,
+				),
 		);
 		return fileUrl;
 	}
@@ -33,17 +60,37 @@ export async function uploadImage(client: FalClient, image: InputImage, options:
 	const parts: Array<{ partNumber: number; etag: string }> = [];
 	for await (const part of partsOf(await image.content(), PART_BYTES)) {
 		const partNumber = parts.length + 1;
-		const answer = await send(client, image, { step: 'part', url: at(String(partNumber)), part: partNumber }, options, async () =>
-			await client.sendToStorage('PUT', at(String(partNumber)), async () => part, { 'Content-Length': String(part.length) }, options),
+		const answer = await send(
+			client,
+			image,
+			{ step: 'part', url: at(String(partNumber)), part: partNumber },
+			options,
+			async () =>
+				await client.sendToStorage(
+					'PUT',
+					at(String(partNumber)),
+					async () => part,
+					{ 'Content-Length': String(part.length) },
+					options,
+				),
 		);
 		const etag = (answer.body as IDataObject | undefined)?.etag;
 		if (typeof etag !== 'string') {
-			throw client.uploadError({ step: 'part', url: at(String(partNumber)), file: image.label, part: partNumber }, { answer: { ...answer, body: { detail: 'the answer has no etag' } } }, options);
+			throw client.uploadError(
+				{ step: 'part', url: at(String(partNumber)), file: image.label, part: partNumber },
+				{ answer: { ...answer, body: { detail: 'the answer has no etag' } } },
+				options,
+			);
 		}
 		parts.push({ partNumber, etag });
 	}
-	await send(client, image, { step: 'complete', url: at('complete') }, options, async () =>
-		await client.sendToStorage('POST', at('complete'), async () => ({ parts }), {}, options),
+	await send(
+		client,
+		image,
+		{ step: 'complete', url: at('complete') },
+		options,
+		async () =>
+			await client.sendToStorage('POST', at('complete'), async () => ({ parts }), {}, options),
 	);
 	return fileUrl;
 }
@@ -65,12 +112,23 @@ async function step<T extends object>(
 	} catch (error) {
 		throw client.uploadError({ ...context, file: image.label }, { error }, options);
 	}
-	if ('answer' in outcome) throw client.uploadError({ ...context, file: image.label }, { answer: outcome.answer }, options);
+	if ('answer' in outcome)
+		throw client.uploadError(
+			{ ...context, file: image.label },
+			{ answer: outcome.answer },
+			options,
+		);
 	return outcome;
 }
 
 /** A step whose success is any 2xx answer. */
-async function send(client: FalClient, image: InputImage, context: StepContext, options: CallOptions, run: () => Promise<Answer>): Promise<Answer> {
+async function send(
+	client: FalClient,
+	image: InputImage,
+	context: StepContext,
+	options: CallOptions,
+	run: () => Promise<Answer>,
+): Promise<Answer> {
 	const { ok } = await step<{ ok: Answer }>(client, image, context, options, async () => {
 		const answer = await run();
 		return answer.statusCode >= 200 && answer.statusCode < 300 ? { ok: answer } : { answer };
@@ -81,7 +139,8 @@ async function send(client: FalClient, image: InputImage, context: StepContext, 
 /** The bytes in parts of `size` (the last may be shorter), holding at most one part (plus one chunk) at a time. */
 async function* partsOf(content: Buffer | BinaryStream, size: number): AsyncGenerator<Buffer> {
 	if (Buffer.isBuffer(content)) {
-		for (let offset = 0; offset < content.length; offset += size) yield content.subarray(offset, offset + size);
+		for (let offset = 0; offset < content.length; offset += size)
+			yield content.subarray(offset, offset + size);
 		return;
 	}
 	let pending: Buffer[] = [];

@@ -1,7 +1,13 @@
 import type { IDataObject, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { ACCEPTED_IMAGE_TYPES, ASPECT_RATIOS, LIMITS, OUTPUT_FORMATS, SAFETY_TOLERANCES } from '../fal/constants';
+import {
+	ACCEPTED_IMAGE_TYPES,
+	ASPECT_RATIOS,
+	LIMITS,
+	OUTPUT_FORMATS,
+	SAFETY_TOLERANCES,
+} from '../fal/constants';
 import { parseHttpUrl } from '../fal/urls';
 
 /**
@@ -26,10 +32,18 @@ export class InputChecker {
 	prompt(value: unknown): string {
 		const text = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
 		if (text === undefined || text === null || (typeof text === 'string' && text.trim() === '')) {
-			this.fail('Prompt', 'is empty', 'Describe the image to create, or the change to make to the input image');
+			this.fail(
+				'Prompt',
+				'is empty',
+				'Describe the image to create, or the change to make to the input image',
+			);
 		}
 		if (typeof text !== 'string') {
-			this.fail('Prompt', `is not text (${Array.isArray(text) ? 'a list' : 'an object'})`, 'In an expression, pick the field that holds the text, e.g. {{ $json.prompt }}');
+			this.fail(
+				'Prompt',
+				`is not text (${Array.isArray(text) ? 'a list' : 'an object'})`,
+				'In an expression, pick the field that holds the text, e.g. {{ $json.prompt }}',
+			);
 		}
 		return text;
 	}
@@ -40,27 +54,48 @@ export class InputChecker {
 	 */
 	imageUrl(value: unknown, field = 'Image URL'): string {
 		let text = typeof value === 'string' ? value.trim() : '';
-		if (text === '') this.fail(field, 'is empty', 'Give a public http(s) URL of the image, or a data URL');
+		if (text === '')
+			this.fail(field, 'is empty', 'Give a public http(s) URL of the image, or a data URL');
 		if (/^data:/i.test(text)) {
 			text = text.replace(/\s+/g, '');
 			const mime = /^data:([^;,]+)[;,]/i.exec(text)?.[1]?.toLowerCase();
 			if (!mime || !ACCEPTED_IMAGE_TYPES[mime]) {
-				this.fail(field, `is a data URL of type "${mime ?? 'unknown'}"`, `Use an image of type ${ACCEPTED_TYPES_TEXT}`);
+				this.fail(
+					field,
+					`is a data URL of type "${mime ?? 'unknown'}"`,
+					`Use an image of type ${ACCEPTED_TYPES_TEXT}`,
+				);
 			}
 			const payload = /;base64,(.*)$/is.exec(text)?.[1];
 			if (payload === undefined) {
-				this.fail(field, 'is a data URL that is not base64-encoded', 'Use a data URL of the form data:image/png;base64,...');
+				this.fail(
+					field,
+					'is a data URL that is not base64-encoded',
+					'Use a data URL of the form data:image/png;base64,...',
+				);
 			}
 			if (payload.length < 16 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(payload)) {
-				this.fail(field, 'is a data URL without valid image data', 'Use a data URL of the form data:image/png;base64,... holding the whole image');
+				this.fail(
+					field,
+					'is a data URL without valid image data',
+					'Use a data URL of the form data:image/png;base64,... holding the whole image',
+				);
 			}
 			return text;
 		}
 		if (!parseHttpUrl(text)) {
-			this.fail(field, `"${shorten(text)}" is not an http(s) URL or a data URL`, 'Give a public http(s) URL of the image, or a data URL');
+			this.fail(
+				field,
+				`"${shorten(text)}" is not an http(s) URL or a data URL`,
+				'Give a public http(s) URL of the image, or a data URL',
+			);
 		}
 		if (/\s/.test(text)) {
-			this.fail(field, `"${shorten(text)}" contains a space`, 'Write a space inside a URL as %20; separate several URLs with new lines or commas');
+			this.fail(
+				field,
+				`"${shorten(text)}" contains a space`,
+				'Write a space inside a URL as %20; separate several URLs with new lines or commas',
+			);
 		}
 		return text;
 	}
@@ -74,7 +109,8 @@ export class InputChecker {
 		if (typeof n !== 'number' || !Number.isFinite(n)) {
 			this.fail(field, `"${shorten(String(value))}" is not a number`, rangeText(min, max, integer));
 		}
-		if (integer && !Number.isInteger(n)) this.fail(field, `${n} is not a whole number`, rangeText(min, max, integer));
+		if (integer && !Number.isInteger(n))
+			this.fail(field, `${n} is not a whole number`, rangeText(min, max, integer));
 		if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
 			this.fail(field, `${n} is out of range`, rangeText(min, max, integer));
 		}
@@ -84,19 +120,29 @@ export class InputChecker {
 	oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
 		const text = typeof value === 'number' ? String(value) : value;
 		if (typeof text !== 'string' || !(allowed as readonly string[]).includes(text)) {
-			this.fail(field, `"${shorten(String(value))}" is not allowed`, `Use one of: ${allowed.join(', ')}`);
+			this.fail(
+				field,
+				`"${shorten(String(value))}" is not allowed`,
+				`Use one of: ${allowed.join(', ')}`,
+			);
 		}
 		return text as T;
 	}
 
 	boolean(field: string, value: unknown): boolean {
-		if (typeof value !== 'boolean') this.fail(field, `"${shorten(String(value))}" is not true or false`, 'Use true or false');
+		if (typeof value !== 'boolean')
+			this.fail(field, `"${shorten(String(value))}" is not true or false`, 'Use true or false');
 		return value;
 	}
 
 	httpUrl(field: string, value: unknown): string {
 		const text = typeof value === 'string' ? value.trim() : '';
-		if (!parseHttpUrl(text)) this.fail(field, `"${shorten(text)}" is not an http(s) URL`, 'Use a full URL starting with https://');
+		if (!parseHttpUrl(text))
+			this.fail(
+				field,
+				`"${shorten(text)}" is not an http(s) URL`,
+				'Use a full URL starting with https://',
+			);
 		return text;
 	}
 }
@@ -107,13 +153,15 @@ export class InputChecker {
  * stays in it; a line break inside a data URL (encoders wrap base64 at 76 columns) is part of it too.
  */
 export function splitImageUrls(text: string): string[] {
-	return text
-		.split(/[\s,]+(?=(?:https?:|data:))/i)
-		.flatMap((part) => (/^\s*data:/i.test(part) ? [part] : part.split(/[\r\n]+/)))
-		.map((part) => part.trim())
-		// A data URL may end in its own comma (an empty payload, refused later with its own words).
-		.map((part) => (/^data:/i.test(part) ? part : part.replace(/^,+|,+$/g, '').trim()))
-		.filter(Boolean);
+	return (
+		text
+			.split(/[\s,]+(?=(?:https?:|data:))/i)
+			.flatMap((part) => (/^\s*data:/i.test(part) ? [part] : part.split(/[\r\n]+/)))
+			.map((part) => part.trim())
+			// A data URL may end in its own comma (an empty payload, refused later with its own words).
+			.map((part) => (/^data:/i.test(part) ? part : part.replace(/^,+|,+$/g, '').trim()))
+			.filter(Boolean)
+	);
 }
 
 /** Whether the user set an option (an added option left empty, or an expression that yields nothing, is unset). */
@@ -125,15 +173,33 @@ export function isSet(options: IDataObject, key: string): boolean {
 export function modelOptions(check: InputChecker, options: IDataObject): IDataObject {
 	const input: IDataObject = {};
 	const set = (key: string) => isSet(options, key);
-	if (set('guidanceScale')) input.guidance_scale = check.number('Guidance Scale', options.guidanceScale, LIMITS.guidanceScale);
-	if (set('numImages')) input.num_images = check.number('Number of Images', options.numImages, { ...LIMITS.numImages, integer: true });
-	if (set('outputFormat')) input.output_format = check.oneOf('Output Format', options.outputFormat, OUTPUT_FORMATS);
+	if (set('guidanceScale'))
+		input.guidance_scale = check.number(
+			'Guidance Scale',
+			options.guidanceScale,
+			LIMITS.guidanceScale,
+		);
+	if (set('numImages'))
+		input.num_images = check.number('Number of Images', options.numImages, {
+			...LIMITS.numImages,
+			integer: true,
+		});
+	if (set('outputFormat'))
+		input.output_format = check.oneOf('Output Format', options.outputFormat, OUTPUT_FORMATS);
 	// fal's schema types safety_tolerance as a string: a number is a (billed) 422.
-	if (set('safetyTolerance')) input.safety_tolerance = check.oneOf('Safety Tolerance', options.safetyTolerance, SAFETY_TOLERANCES);
-	if (set('seed') && Number(options.seed) !== LIMITS.seed.random) input.seed = check.number('Seed', options.seed, { ...LIMITS.seed, integer: true });
-	if (set('aspectRatio')) input.aspect_ratio = check.oneOf('Aspect Ratio', options.aspectRatio, ASPECT_RATIOS);
+	if (set('safetyTolerance'))
+		input.safety_tolerance = check.oneOf(
+			'Safety Tolerance',
+			options.safetyTolerance,
+			SAFETY_TOLERANCES,
+		);
+	if (set('seed') && Number(options.seed) !== LIMITS.seed.random)
+		input.seed = check.number('Seed', options.seed, { ...LIMITS.seed, integer: true });
+	if (set('aspectRatio'))
+		input.aspect_ratio = check.oneOf('Aspect Ratio', options.aspectRatio, ASPECT_RATIOS);
 	if (set('syncMode')) input.sync_mode = check.boolean('Sync Mode', options.syncMode);
-	if (set('enhancePrompt')) input.enhance_prompt = check.boolean('Enhance Prompt', options.enhancePrompt);
+	if (set('enhancePrompt'))
+		input.enhance_prompt = check.boolean('Enhance Prompt', options.enhancePrompt);
 	return input;
 }
 
@@ -150,12 +216,23 @@ export function runControls(check: InputChecker, options: IDataObject): RunContr
 	const timeout = options.timeout ?? LIMITS.timeout.default;
 	const binaryPropertyOutput = options.binaryPropertyOutput ?? 'data';
 	if (typeof binaryPropertyOutput !== 'string' || !/^[A-Za-z0-9_-]+$/.test(binaryPropertyOutput)) {
-		check.fail('Put Output Images In Field', `"${String(binaryPropertyOutput)}" is not a field name`, 'Use letters, digits, _ or -, e.g. data');
+		check.fail(
+			'Put Output Images In Field',
+			`"${String(binaryPropertyOutput)}" is not a field name`,
+			'Use letters, digits, _ or -, e.g. data',
+		);
 	}
 	return {
 		timeoutMs: check.number('Timeout', timeout, LIMITS.timeout) * 1000,
-		onTimeout: check.oneOf('On Timeout', options.onTimeout ?? 'fail', ['fail', 'outputHandle', 'cancel'] as const),
-		downloadImages: options.downloadImages === undefined ? true : check.boolean('Download Images', options.downloadImages),
+		onTimeout: check.oneOf('On Timeout', options.onTimeout ?? 'fail', [
+			'fail',
+			'outputHandle',
+			'cancel',
+		] as const),
+		downloadImages:
+			options.downloadImages === undefined
+				? true
+				: check.boolean('Download Images', options.downloadImages),
 		binaryPropertyOutput,
 		webhookUrl: options.webhookUrl ? check.httpUrl('Webhook URL', options.webhookUrl) : undefined,
 	};

@@ -79,14 +79,18 @@ export class Execution {
 	 * submitted and what became of it.
 	 */
 	failure(): NodeApiError | NodeOperationError {
-		const { error } = this.cause ?? { error: new NodeOperationError(this.ctx.getNode(), 'The execution was stopped') };
-		if (this.ledger.size > 0) error.description = [error.description, this.accounting()].filter(Boolean).join('\n\n');
+		const { error } = this.cause ?? {
+			error: new NodeOperationError(this.ctx.getNode(), 'The execution was stopped'),
+		};
+		if (this.ledger.size > 0)
+			error.description = [error.description, this.accounting()].filter(Boolean).join('\n\n');
 		return error;
 	}
 
 	/** After a Stop, n8n shows neither the node's error nor its output: the accounting goes to n8n's log. */
 	reportStop(): void {
-		if (this.stopped && this.ledger.size > 0) this.ctx.logger.warn(`FLUX Kontext: the execution was stopped. ${this.accounting()}`);
+		if (this.stopped && this.ledger.size > 0)
+			this.ctx.logger.warn(`FLUX Kontext: the execution was stopped. ${this.accounting()}`);
 	}
 
 	private accounting(): string {
@@ -95,7 +99,13 @@ export class Execution {
 }
 
 /** Any error as an n8n error of this item (fal errors are already NodeApiErrors). */
-export function asNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeOperationError | NodeApiError {
+export function asNodeError(
+	ctx: IExecuteFunctions,
+	error: unknown,
+	itemIndex: number,
+): NodeOperationError | NodeApiError {
 	if (error instanceof NodeOperationError || error instanceof NodeApiError) return error;
-	return new NodeOperationError(ctx.getNode(), error instanceof Error ? error : String(error), { itemIndex });
+	return new NodeOperationError(ctx.getNode(), error instanceof Error ? error : String(error), {
+		itemIndex,
+	});
 }

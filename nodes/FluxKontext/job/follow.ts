@@ -42,7 +42,8 @@ export async function waitForCompletion(
 	options: CallOptions,
 	onStatus: (status: IDataObject) => void,
 ): Promise<IDataObject> {
-	if (traits.streams === undefined && traits.probing) await abortable(traits.probing, options.signal);
+	if (traits.streams === undefined && traits.probing)
+		await abortable(traits.probing, options.signal);
 	if (traits.streams !== false) {
 		const final = await followStream(client, statusUrl, traits, options, onStatus);
 		if (final) return final;
@@ -59,7 +60,8 @@ async function followStream(
 	onStatus: (status: IDataObject) => void,
 ): Promise<IDataObject | undefined> {
 	let probed = () => undefined as void;
-	if (traits.streams === undefined && !traits.probing) traits.probing = new Promise<void>((resolve) => (probed = resolve));
+	if (traits.streams === undefined && !traits.probing)
+		traits.probing = new Promise<void>((resolve) => (probed = resolve));
 	try {
 		const answer = await client.openStream(statusUrl, options);
 		if (answer.statusCode === 200) {
@@ -67,7 +69,12 @@ async function followStream(
 			probed();
 			const parser = new SseParser();
 			const decoder = new TextDecoder();
-			for await (const chunk of chunksOf(answer.body, options.signal, IDLE_MS.stream, 'status stream')) {
+			for await (const chunk of chunksOf(
+				answer.body,
+				options.signal,
+				IDLE_MS.stream,
+				'status stream',
+			)) {
 				for (const data of parser.feed(decoder.decode(chunk, { stream: true }))) {
 					const status = parseJson(data);
 					if (!status) continue;
@@ -104,7 +111,10 @@ async function poll(
 		onStatus(status);
 		if (isFinal(status)) return status;
 		const retryAfter = parseRetryAfter(headerValue(answer.headers, 'retry-after'));
-		await sleep(Math.min(Math.max(retryAfter ?? interval, POLL.firstMs), POLL.maxRetryAfterMs), options.signal);
+		await sleep(
+			Math.min(Math.max(retryAfter ?? interval, POLL.firstMs), POLL.maxRetryAfterMs),
+			options.signal,
+		);
 		interval = Math.min(interval * POLL.factor, POLL.maxMs);
 	}
 }
@@ -112,7 +122,9 @@ async function poll(
 function parseJson(text: string): IDataObject | undefined {
 	try {
 		const value: unknown = JSON.parse(text);
-		return value && typeof value === 'object' && !Array.isArray(value) ? (value as IDataObject) : undefined;
+		return value && typeof value === 'object' && !Array.isArray(value)
+			? (value as IDataObject)
+			: undefined;
 	} catch {
 		return undefined;
 	}

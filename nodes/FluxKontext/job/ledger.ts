@@ -15,7 +15,8 @@ export type Fate =
 
 /** A cancel's outcome in words, completing "the job ..." or "; ...". */
 export function cancelOutcomeText(outcome: CancelOutcome): string {
-	if ('unconfirmed' in outcome) return `the cancel could not be confirmed (${outcome.unconfirmed}): check the job with Get Status`;
+	if ('unconfirmed' in outcome)
+		return `the cancel could not be confirmed (${outcome.unconfirmed}): check the job with Get Status`;
 	switch (outcome.answer) {
 		case 'CANCELLATION_REQUESTED':
 			return 'the job was cancelled at fal (if it had already started, it may still finish and be billed)';
@@ -60,7 +61,10 @@ export class Ledger {
 
 	/** A submit that failed but may have queued a job: listed by its request id when the answer named one. */
 	addUncertain(itemIndex: number, requestId: string | undefined, reason: string): void {
-		this.entries.set(requestId ?? `(unknown) of item ${itemIndex + 1}`, { itemIndex, fate: { state: 'maybeQueued', reason } });
+		this.entries.set(requestId ?? `(unknown) of item ${itemIndex + 1}`, {
+			itemIndex,
+			fate: { state: 'maybeQueued', reason },
+		});
 	}
 
 	/** Records a job's fate; jobs this execution did not submit (Get Result of an older one) are not listed. */
@@ -81,7 +85,9 @@ export class Ledger {
 	describe(): string {
 		const lines = [...this.entries]
 			.sort(([, a], [, b]) => a.itemIndex - b.itemIndex)
-			.map(([id, { itemIndex, fate }]) => `- item ${itemIndex + 1}, request ${id}: ${fateText(fate)}`);
+			.map(
+				([id, { itemIndex, fate }]) => `- item ${itemIndex + 1}, request ${id}: ${fateText(fate)}`,
+			);
 		return `Jobs this execution submitted (${lines.length}):\n${lines.join('\n')}`;
 	}
 }

@@ -9,10 +9,28 @@ import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
 import { CREDENTIAL_NAME, DEFAULT_BASE_URL, DEFAULT_PLATFORM_URL } from '../fal/constants';
 import type { FalAnswer, ImageProblem, Operation } from '../fal/errors';
-import { errorCode, falApiError, headerValue, imageError, jobFailedError, noImagesError, redact, tagRequest, transportError } from '../fal/errors';
+import {
+	errorCode,
+	falApiError,
+	headerValue,
+	imageError,
+	jobFailedError,
+	noImagesError,
+	redact,
+	tagRequest,
+	transportError,
+} from '../fal/errors';
 import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
-import { baseUrlProblem as urlProblem, maskedUrl, normalizeBaseUrl, parseHttpUrl, readCredential, sameOrigin, serviceUrlFor } from '../fal/urls';
+import {
+	baseUrlProblem as urlProblem,
+	maskedUrl,
+	normalizeBaseUrl,
+	parseHttpUrl,
+	readCredential,
+	sameOrigin,
+	serviceUrlFor,
+} from '../fal/urls';
 import type { ByteStream } from './signals';
 import { abortable, anySignal, readAll, startDeadline } from './signals';
 import type { UploadStep } from '../fal/storage';
@@ -109,22 +127,49 @@ export class FalClient {
 		// Every form of the token that can travel: as sent (trimmed), and URL-encoded should a server echo it in a URL.
 		const secrets = [...new Set([token, encodeURIComponent(token)])];
 		if (baseUrlProblem) {
-			throw new NodeOperationError(ctx.getNode(), `Base URL: "${redact(maskedUrl(baseUrl), secrets)}" ${baseUrlProblem}`, {
-				description: `Open the FLUX Kontext credential and set Base URL to ${DEFAULT_BASE_URL} or your gateway's URL, with no user name, password, query string or fragment: the token goes in API Key.`,
-			});
+			throw new NodeOperationError(
+				ctx.getNode(),
+				`Base URL: "${redact(maskedUrl(baseUrl), secrets)}" ${baseUrlProblem}`,
+				{
+					description: `Open the FLUX Kontext credential and set Base URL to ${DEFAULT_BASE_URL} or your gateway's URL, with no user name, password, query string or fragment: the token goes in API Key.`,
+				},
+			);
 		}
-		const platformUrl = serviceUrl(ctx, 'Platform URL', credentials.platformUrl, baseUrl, DEFAULT_PLATFORM_URL, secrets);
-		const storageUrl = serviceUrl(ctx, 'Storage URL', credentials.storageUrl, baseUrl, FAL_STORAGE_URL, secrets);
+		const platformUrl = serviceUrl(
+			ctx,
+			'Platform URL',
+			credentials.platformUrl,
+			baseUrl,
+			DEFAULT_PLATFORM_URL,
+			secrets,
+		);
+		const storageUrl = serviceUrl(
+			ctx,
+			'Storage URL',
+			credentials.storageUrl,
+			baseUrl,
+			FAL_STORAGE_URL,
+			secrets,
+		);
 		const reference = ctx.getNode().credentials?.[CREDENTIAL_NAME];
 		const credential = {
-			credentialsDecrypted: { id: reference?.id ?? '', name: reference?.name ?? '', type: CREDENTIAL_NAME, data: credentials },
+			credentialsDecrypted: {
+				id: reference?.id ?? '',
+				name: reference?.name ?? '',
+				type: CREDENTIAL_NAME,
+				data: credentials,
+			},
 		};
 		return new FalClient(ctx, baseUrl, platformUrl, storageUrl, credential, secrets);
 	}
 
 	/** The origins the token may reach, each with the credential field that names it: Base URL, Platform URL, Storage URL. */
 	get tokenOrigins(): Array<{ origin: string; field: string }> {
-		const named: Array<[string | undefined, string]> = [[this.baseUrl, 'Base URL'], [this.platformUrl, 'Platform URL'], [this.storageUrl, 'Storage URL']];
+		const named: Array<[string | undefined, string]> = [
+			[this.baseUrl, 'Base URL'],
+			[this.platformUrl, 'Platform URL'],
+			[this.storageUrl, 'Storage URL'],
+		];
 		return named.flatMap(([url, field]) => {
 			const origin = url === undefined ? undefined : parseHttpUrl(url)?.origin;
 			return origin ? [{ origin, field }] : [];
@@ -135,13 +180,22 @@ export class FalClient {
 	 * Starts an upload at the storage host, with the credential: `{upload_url, file_url}` on success. Creates no
 	 * job, so it is retried as reads are. The caller checks that storage applies.
 	 */
-	async initiateUpload(file: { contentType: string; fileName: string }, multipart: boolean, options: CallOptions): Promise<FalAnswer> {
-		return await this.call('read', 'initiate', {
-			method: 'POST',
-			url: `${this.storageUrl ?? ''}/storage/upload/${multipart ? 'initiate-multipart' : 'initiate'}`,
-			qs: { storage_type: STORAGE_TYPE },
-			body: { content_type: file.contentType, file_name: file.fileName },
-		}, options);
+	async initiateUpload(
+		file: { contentType: string; fileName: string },
+		multipart: boolean,
+		options: CallOptions,
+	): Promise<FalAnswer> {
+		return await this.call(
+			'read',
+			'initiate',
+			{
+				method: 'POST',
+				url: `${this.storageUrl ?? ''}/storage/upload/${multipart ? 'initiate-multipart' : 'initiate'}`,
+				qs: { storage_type: STORAGE_TYPE },
+				body: { content_type: file.contentType, file_name: file.fileName },
+			},
+			options,
+		);
 	}
 
 	/**
@@ -157,27 +211,37 @@ export class FalClient {
 		options: CallOptions,
 	): Promise<FalAnswer> {
 		const bytes = Number(headerValue(headers, 'content-length'));
-		const deadlineMs = DEADLINES_MS.upload + (Number.isFinite(bytes) && bytes > 0 ? Math.ceil((bytes / UPLOAD_MIN_BYTES_PER_S) * 1000) : 0);
-		return await this.withRetries('read', 'upload', url, { ...options, deadlineMs }, async (signal) => {
-			const content = await body();
-			try {
-				return (await this.ctx.helpers.httpRequest({
-					method,
-					url,
-					body: content,
-					headers,
-					json: !isBytes(content),
-					returnFullResponse: true,
-					ignoreHttpStatusErrors: true,
-					disableFollowRedirect: true,
-					abortSignal: signal,
-					timeout: deadlineMs,
-				})) as FalAnswer;
-			} finally {
-				// A stream the request did not finish (refused early, or failed) must not keep its file open.
-				if (!Buffer.isBuffer(content)) (content as { destroy?: () => void }).destroy?.();
-			}
-		});
+		const deadlineMs =
+			DEADLINES_MS.upload +
+			(Number.isFinite(bytes) && bytes > 0
+				? Math.ceil((bytes / UPLOAD_MIN_BYTES_PER_S) * 1000)
+				: 0);
+		return await this.withRetries(
+			'read',
+			'upload',
+			url,
+			{ ...options, deadlineMs },
+			async (signal) => {
+				const content = await body();
+				try {
+					return (await this.ctx.helpers.httpRequest({
+						method,
+						url,
+						body: content,
+						headers,
+						json: !isBytes(content),
+						returnFullResponse: true,
+						ignoreHttpStatusErrors: true,
+						disableFollowRedirect: true,
+						abortSignal: signal,
+						timeout: deadlineMs,
+					})) as FalAnswer;
+				} finally {
+					// A stream the request did not finish (refused early, or failed) must not keep its file open.
+					if (!Buffer.isBuffer(content)) (content as { destroy?: () => void }).destroy?.();
+				}
+			},
+		);
 	}
 
 	/**
@@ -191,13 +255,18 @@ export class FalClient {
 		options: CallOptions,
 		headers?: Record<string, string>,
 	): Promise<IDataObject> {
-		const answer = await this.call('submit', 'submit', {
-			method: 'POST',
-			url: `${this.baseUrl}/${endpoint}`,
-			body: input,
-			qs: webhookUrl ? { fal_webhook: webhookUrl } : undefined,
-			headers,
-		}, options);
+		const answer = await this.call(
+			'submit',
+			'submit',
+			{
+				method: 'POST',
+				url: `${this.baseUrl}/${endpoint}`,
+				body: input,
+				qs: webhookUrl ? { fal_webhook: webhookUrl } : undefined,
+				headers,
+			},
+			options,
+		);
 		return this.expectJson(answer, 'submit', options);
 	}
 
@@ -207,16 +276,26 @@ export class FalClient {
 	 */
 	async prices(endpointIds: string[], options: CallOptions): Promise<FalAnswer | undefined> {
 		if (this.platformUrl === undefined) return undefined;
-		return await this.call('once', 'pricing', {
-			method: 'GET',
-			url: `${this.platformUrl}/v1/models/pricing`,
-			qs: { endpoint_id: endpointIds.join(',') },
-		}, options);
+		return await this.call(
+			'once',
+			'pricing',
+			{
+				method: 'GET',
+				url: `${this.platformUrl}/v1/models/pricing`,
+				qs: { endpoint_id: endpointIds.join(',') },
+			},
+			options,
+		);
 	}
 
 	/** GET a status URL once; the caller decides what each status means. */
 	async status(url: string, logs: boolean, options: CallOptions): Promise<FalAnswer> {
-		return await this.call('read', 'status', { method: 'GET', url, qs: { logs: logs ? 1 : 0 } }, options);
+		return await this.call(
+			'read',
+			'status',
+			{ method: 'GET', url, qs: { logs: logs ? 1 : 0 } },
+			options,
+		);
 	}
 
 	/**
@@ -224,13 +303,18 @@ export class FalClient {
 	 * is the caller's to judge; polling is the fallback, so a failed open is never retried.
 	 */
 	async openStream(statusUrl: string, options: CallOptions): Promise<StreamAnswer> {
-		const answer = await this.call('once', 'stream', {
-			method: 'GET',
-			url: `${statusUrl}/stream`,
-			qs: { logs: 0 },
-			encoding: 'stream',
-			headers: { Accept: 'text/event-stream' },
-		}, options);
+		const answer = await this.call(
+			'once',
+			'stream',
+			{
+				method: 'GET',
+				url: `${statusUrl}/stream`,
+				qs: { logs: 0 },
+				encoding: 'stream',
+				headers: { Accept: 'text/event-stream' },
+			},
+			options,
+		);
 		return answer as StreamAnswer;
 	}
 
@@ -239,7 +323,12 @@ export class FalClient {
 	 * attempt: used to read why a job that fal reported as failed failed.
 	 */
 	async result(responseUrl: string, options: CallOptions & { once?: boolean }): Promise<FalAnswer> {
-		return await this.call(options.once ? 'once' : 'result', 'result', { method: 'GET', url: responseUrl }, options);
+		return await this.call(
+			options.once ? 'once' : 'result',
+			'result',
+			{ method: 'GET', url: responseUrl },
+			options,
+		);
 	}
 
 	/** PUT a cancel. Interrupted only by `options.signal`: the cancel that follows a Stop passes none. */
@@ -253,47 +342,78 @@ export class FalClient {
 	 * (fal's CDN) without it. A same-origin redirect is followed by hand, so that the credential goes only where
 	 * it may: a gateway that redirects to its CDN gets the file fetched from there without the token.
 	 */
-	async download(url: string, options: CallOptions): Promise<FalAnswer & { body: Buffer | unknown }> {
+	async download(
+		url: string,
+		options: CallOptions,
+	): Promise<FalAnswer & { body: Buffer | unknown }> {
 		const read = async (answer: FalAnswer): Promise<FalAnswer> => ({
 			...answer,
-			body: await readAll(answer.body as ByteStream, options.signal, IDLE_MS.download, 'image download', {
-				expectedBytes: Number(headerValue(answer.headers, 'content-length')),
-				maxBytes: MAX_IMAGE_BYTES,
-			}),
+			body: await readAll(
+				answer.body as ByteStream,
+				options.signal,
+				IDLE_MS.download,
+				'image download',
+				{
+					expectedBytes: Number(headerValue(answer.headers, 'content-length')),
+					maxBytes: MAX_IMAGE_BYTES,
+				},
+			),
 		});
 		let current = url;
 		for (let hops = 0; sameOrigin(current, this.baseUrl); hops++) {
-			const answer = await this.call('read', 'download', { method: 'GET', url: current, encoding: 'stream' }, options);
-			const location = REDIRECTS.has(answer.statusCode) ? headerValue(answer.headers, 'location') : undefined;
+			const answer = await this.call(
+				'read',
+				'download',
+				{ method: 'GET', url: current, encoding: 'stream' },
+				options,
+			);
+			const location = REDIRECTS.has(answer.statusCode)
+				? headerValue(answer.headers, 'location')
+				: undefined;
 			const next = location === undefined ? undefined : parseHttpUrl(location, current);
 			if (!next || hops >= MAX_DOWNLOAD_REDIRECTS) return await read(answer);
 			discard(answer);
 			current = next.href;
 		}
-		const answer = await this.withRetries('read', 'download', current, options, async (signal) =>
-			(await this.ctx.helpers.httpRequest({
-				method: 'GET',
-				url: current,
-				encoding: 'stream',
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: true,
-				abortSignal: signal,
-				timeout: DEADLINES_MS.download,
-			})) as FalAnswer,
+		const answer = await this.withRetries(
+			'read',
+			'download',
+			current,
+			options,
+			async (signal) =>
+				(await this.ctx.helpers.httpRequest({
+					method: 'GET',
+					url: current,
+					encoding: 'stream',
+					returnFullResponse: true,
+					ignoreHttpStatusErrors: true,
+					abortSignal: signal,
+					timeout: DEADLINES_MS.download,
+				})) as FalAnswer,
 		);
 		return await read(answer);
 	}
 
 	/** Throws a fal-worded error unless the answer is a 2xx with a JSON object body. */
 	expectJson(answer: FalAnswer, operation: Operation, options: CallOptions): IDataObject {
-		if (answer.statusCode >= 200 && answer.statusCode < 300 && answer.body && typeof answer.body === 'object') {
+		if (
+			answer.statusCode >= 200 &&
+			answer.statusCode < 300 &&
+			answer.body &&
+			typeof answer.body === 'object'
+		) {
 			return answer.body as IDataObject;
 		}
 		throw this.apiError(answer, operation, options);
 	}
 
 	apiError(answer: FalAnswer, operation: Operation, options: CallOptions): NodeApiError {
-		return falApiError(this.ctx.getNode(), answer, { operation, itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
+		return falApiError(this.ctx.getNode(), answer, {
+			operation,
+			itemIndex: options.itemIndex,
+			requestId: options.requestId,
+			secrets: this.secrets,
+		});
 	}
 
 	/** A failed storage upload, in words that name the file, the step and the host, scrubbed. */
@@ -303,28 +423,45 @@ export class FalClient {
 		options: CallOptions,
 	): NodeApiError {
 		const stopped = !!this.ctx.getExecutionCancelSignal()?.aborted;
-		return uploadError(this.ctx.getNode(), { ...context, stopped, itemIndex: options.itemIndex, secrets: this.secrets }, failure);
+		return uploadError(
+			this.ctx.getNode(),
+			{ ...context, stopped, itemIndex: options.itemIndex, secrets: this.secrets },
+			failure,
+		);
 	}
 
 	/** Notes in n8n's debug log what the node did about a failure it works around (scrubbed). */
 	debug(what: string, error?: unknown): void {
-		const reason = error === undefined ? '' : ` (${error instanceof Error ? error.message : String(error)})`;
+		const reason =
+			error === undefined ? '' : ` (${error instanceof Error ? error.message : String(error)})`;
 		this.ctx.logger.debug(this.redact(`FLUX Kontext: ${what}${reason}`));
 	}
 
 	/** One image of a finished job could not be downloaded or read (the job itself succeeded). */
 	imageFailed(image: ImageProblem, options: CallOptions): NodeApiError {
-		return imageError(this.ctx.getNode(), image, { itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
+		return imageError(this.ctx.getNode(), image, {
+			itemIndex: options.itemIndex,
+			requestId: options.requestId,
+			secrets: this.secrets,
+		});
 	}
 
 	/** A finished job whose result holds no images. */
 	noImages(result: IDataObject, options: CallOptions & { requestId: string }): NodeApiError {
-		return noImagesError(this.ctx.getNode(), result, { itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
+		return noImagesError(this.ctx.getNode(), result, {
+			itemIndex: options.itemIndex,
+			requestId: options.requestId,
+			secrets: this.secrets,
+		});
 	}
 
 	/** A job fal reports COMPLETED with an `error`: a failure of the item, in fal's words, scrubbed. */
 	jobFailed(status: IDataObject, options: CallOptions & { requestId: string }): NodeApiError {
-		return jobFailedError(this.ctx.getNode(), status, { itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
+		return jobFailedError(this.ctx.getNode(), status, {
+			itemIndex: options.itemIndex,
+			requestId: options.requestId,
+			secrets: this.secrets,
+		});
 	}
 
 	/** A field of the credential as read once for this execution (e.g. Price per Image), without reading it again. */
@@ -346,30 +483,39 @@ export class FalClient {
 		if (!this.tokenOrigins.some(({ origin }) => sameOrigin(request.url, origin))) {
 			// Never reached with URLs the node builds or rebases; kept as the last guard of the token.
 			throw tagRequest(
-				new NodeOperationError(this.ctx.getNode(), `Refusing to send the credential to ${parseHttpUrl(request.url)?.origin ?? 'an invalid URL'}`, {
-					description: `Only ${this.tokenOrigins.map(({ origin, field }) => `${origin} (the credential's ${field})`).join(' and ')} receive the token.`,
-					itemIndex: options.itemIndex,
-				}),
+				new NodeOperationError(
+					this.ctx.getNode(),
+					`Refusing to send the credential to ${parseHttpUrl(request.url)?.origin ?? 'an invalid URL'}`,
+					{
+						description: `Only ${this.tokenOrigins.map(({ origin, field }) => `${origin} (the credential's ${field})`).join(' and ')} receive the token.`,
+						itemIndex: options.itemIndex,
+					},
+				),
 				options.requestId,
 			);
 		}
 		return await this.withRetries(kind, operation, request.url, options, async (signal) => {
-			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(withSignal(this.ctx, signal), CREDENTIAL_NAME, {
-				method: request.method as IHttpRequestMethods,
-				url: request.url,
-				body: request.body,
-				qs: request.qs,
-				headers: request.headers,
-				encoding: request.encoding,
-				json: request.encoding === undefined,
-				timeout: DEADLINES_MS[operation],
-				abortSignal: signal,
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: true,
-				// fal's queue does not redirect: a redirect is answered as such, and the token follows none.
-				disableFollowRedirect: true,
-				sendCredentialsOnCrossOriginRedirect: false,
-			}, this.credential)) as FalAnswer;
+			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(
+				withSignal(this.ctx, signal),
+				CREDENTIAL_NAME,
+				{
+					method: request.method as IHttpRequestMethods,
+					url: request.url,
+					body: request.body,
+					qs: request.qs,
+					headers: request.headers,
+					encoding: request.encoding,
+					json: request.encoding === undefined,
+					timeout: DEADLINES_MS[operation],
+					abortSignal: signal,
+					returnFullResponse: true,
+					ignoreHttpStatusErrors: true,
+					// fal's queue does not redirect: a redirect is answered as such, and the token follows none.
+					disableFollowRedirect: true,
+					sendCredentialsOnCrossOriginRedirect: false,
+				},
+				this.credential,
+			)) as FalAnswer;
 			return response;
 		});
 	}
@@ -406,10 +552,22 @@ export class FalClient {
 			const code = failure === undefined ? undefined : errorCode(failure);
 			const retryable =
 				attempt <= DEFAULT_RETRY.retries &&
-				(answer ? shouldRetry(kind, { status: answer.statusCode, headers: answer.headers, body: answer.body }) : shouldRetry(kind, { code }));
+				(answer
+					? shouldRetry(kind, {
+							status: answer.statusCode,
+							headers: answer.headers,
+							body: answer.body,
+						})
+					: shouldRetry(kind, { code }));
 			if (!retryable) {
 				if (answer) return answer;
-				throw transportError(this.ctx.getNode(), failure, { operation, url, itemIndex: options.itemIndex, requestId: options.requestId, secrets: this.secrets });
+				throw transportError(this.ctx.getNode(), failure, {
+					operation,
+					url,
+					itemIndex: options.itemIndex,
+					requestId: options.requestId,
+					secrets: this.secrets,
+				});
 			}
 			discard(answer);
 			const delay = retryDelayMs(attempt, answer?.headers);
@@ -423,7 +581,9 @@ export class FalClient {
 
 /** Bytes rather than JSON: a Buffer, or a stream (anything with `pipe`). */
 function isBytes(content: unknown): boolean {
-	return Buffer.isBuffer(content) || typeof (content as { pipe?: unknown } | null)?.pipe === 'function';
+	return (
+		Buffer.isBuffer(content) || typeof (content as { pipe?: unknown } | null)?.pipe === 'function'
+	);
 }
 
 /** Frees the socket of an answer that will not be read (a stream body of a retried or abandoned request). */
@@ -441,7 +601,8 @@ function discard(answer: FalAnswer | undefined): void {
  */
 function withSignal(ctx: IExecuteFunctions, signal: AbortSignal): IExecuteFunctions {
 	return new Proxy(ctx, {
-		get: (target, key, receiver) => (key === 'getExecutionCancelSignal' ? () => signal : Reflect.get(target, key, receiver)),
+		get: (target, key, receiver) =>
+			key === 'getExecutionCancelSignal' ? () => signal : Reflect.get(target, key, receiver),
 	});
 }
 
@@ -449,13 +610,24 @@ function withSignal(ctx: IExecuteFunctions, signal: AbortSignal): IExecuteFuncti
  * One of fal's other services (its Platform API, its storage) from its credential field: see serviceUrlFor.
  * A URL the node could not use (not http(s), user:password, a query or a fragment) is refused before any request.
  */
-function serviceUrl(ctx: IExecuteFunctions, field: string, configured: unknown, baseUrl: string, falDefault: string, secrets: string[]): string | undefined {
+function serviceUrl(
+	ctx: IExecuteFunctions,
+	field: string,
+	configured: unknown,
+	baseUrl: string,
+	falDefault: string,
+	secrets: string[],
+): string | undefined {
 	const url = serviceUrlFor(configured, baseUrl, falDefault);
 	const problem = url === undefined ? undefined : urlProblem(url);
 	if (url !== undefined && problem) {
-		throw new NodeOperationError(ctx.getNode(), `${field}: "${redact(maskedUrl(url), secrets)}" ${problem}`, {
-			description: `Open the FLUX Kontext credential and clear ${field} (with fal's own Base URL, ${falDefault} is then used), or set your gateway's, with no user name, password, query string or fragment.`,
-		});
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`${field}: "${redact(maskedUrl(url), secrets)}" ${problem}`,
+			{
+				description: `Open the FLUX Kontext credential and clear ${field} (with fal's own Base URL, ${falDefault} is then used), or set your gateway's, with no user name, password, query string or fragment.`,
+			},
+		);
 	}
 	return url;
 }

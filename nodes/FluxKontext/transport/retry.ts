@@ -18,7 +18,15 @@ export type RequestKind = 'submit' | 'result' | 'read' | 'once';
 const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 /** Socket-level failures where the server may be momentarily unreachable. */
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const TRANSIENT_CODES = new Set([
+	'ECONNRESET',
+	'ECONNREFUSED',
+	'ETIMEDOUT',
+	'EPIPE',
+	'ECONNABORTED',
+	'EAI_AGAIN',
+	'UND_ERR_SOCKET',
+]);
 
 export interface RetryPolicy {
 	/** Retries after the first attempt. */
@@ -39,12 +47,18 @@ export function shouldRetry(
 		// A result that carries fal's error type is the job's own failure, stored: asking again gives the same.
 		if (kind === 'result' && failure.status >= 500 && errorTypeOf(failure)) return false;
 		// A 504 because the user's own X-Fal-Request-Timeout passed is final (fal's clients agree).
-		if (failure.status === 504 && headerValue(failure.headers, FAL_HEADERS.startTimeoutType.toLowerCase()) === 'user') return false;
+		if (
+			failure.status === 504 &&
+			headerValue(failure.headers, FAL_HEADERS.startTimeoutType.toLowerCase()) === 'user'
+		)
+			return false;
 		return TRANSIENT_STATUSES.has(failure.status);
 	}
 	if (!failure.code) return false;
 	// A submit is retried only where nothing was sent and the failure may pass (a refused connection).
-	return kind === 'submit' ? NOT_SENT_CODES.has(failure.code) && TRANSIENT_CODES.has(failure.code) : TRANSIENT_CODES.has(failure.code);
+	return kind === 'submit'
+		? NOT_SENT_CODES.has(failure.code) && TRANSIENT_CODES.has(failure.code)
+		: TRANSIENT_CODES.has(failure.code);
 }
 
 /**
@@ -66,7 +80,10 @@ export function retryDelayMs(
 }
 
 /** Retry-After in milliseconds: delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+	value: string | undefined,
+	now: number = Date.now(),
+): number | undefined {
 	if (value === undefined || value.trim() === '') return undefined;
 	const text = value.trim();
 	if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);

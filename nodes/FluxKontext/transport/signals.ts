@@ -22,7 +22,10 @@ export class StallError extends Error {
  * A deadline that can be cleared: `signal` aborts with a StallError after `ms`, unless `clear()` came first.
  * (n8n-workflow's `sleep` keeps the timer; node code may not set its own.)
  */
-export function startDeadline(ms: number, what: string): { signal: AbortSignal; clear: () => void } {
+export function startDeadline(
+	ms: number,
+	what: string,
+): { signal: AbortSignal; clear: () => void } {
 	const expired = new AbortController();
 	const cleared = new AbortController();
 	sleep(ms, cleared.signal).then(
@@ -42,7 +45,11 @@ export function anySignal(...signals: Array<AbortSignal | undefined>): AbortSign
  * Settles with `promise`, or rejects with the signal's reason as soon as it aborts (at once if it already
  * has). A value that arrives after the abort is handed to `discard` (to free a socket), an error is dropped.
  */
-export async function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, discard: (late: T) => void = () => undefined): Promise<T> {
+export async function abortable<T>(
+	promise: Promise<T>,
+	signal: AbortSignal | undefined,
+	discard: (late: T) => void = () => undefined,
+): Promise<T> {
 	if (!signal) return await promise;
 	return await new Promise<T>((resolve, reject) => {
 		const onAbort = () => reject(signal.reason);
@@ -68,7 +75,12 @@ export async function abortable<T>(promise: Promise<T>, signal: AbortSignal | un
  * pending read does not end when the stream is destroyed, so every read is raced instead. On exit the body
  * is destroyed and its socket freed.
  */
-export async function* chunksOf(body: ByteStream, signal: AbortSignal | undefined, idleMs: number, what: string): AsyncGenerator<Buffer> {
+export async function* chunksOf(
+	body: ByteStream,
+	signal: AbortSignal | undefined,
+	idleMs: number,
+	what: string,
+): AsyncGenerator<Buffer> {
 	const iterator = (body as AsyncIterable<unknown>)[Symbol.asyncIterator]();
 	try {
 		for (;;) {
@@ -103,10 +115,13 @@ export async function readAll(
 ): Promise<Buffer> {
 	const tooLarge = () => {
 		body.destroy();
-		return new Error(`it is larger than ${Math.round(maxBytes / 1e6)} MB, more than the node reads`);
+		return new Error(
+			`it is larger than ${Math.round(maxBytes / 1e6)} MB, more than the node reads`,
+		);
 	};
 	if (expectedBytes !== undefined && expectedBytes > maxBytes) throw tooLarge();
-	const known = expectedBytes !== undefined && Number.isSafeInteger(expectedBytes) && expectedBytes > 0;
+	const known =
+		expectedBytes !== undefined && Number.isSafeInteger(expectedBytes) && expectedBytes > 0;
 	const whole = known ? Buffer.allocUnsafe(expectedBytes) : undefined;
 	const chunks: Buffer[] = [];
 	let filled = 0;
@@ -123,7 +138,9 @@ export async function readAll(
 	}
 	const head = whole ? whole.subarray(0, filled) : undefined;
 	// More than announced: join what came after the announced size.
-	return chunks.length === 0 ? (head ?? Buffer.alloc(0)) : Buffer.concat(head ? [head, ...chunks] : chunks);
+	return chunks.length === 0
+		? (head ?? Buffer.alloc(0))
+		: Buffer.concat(head ? [head, ...chunks] : chunks);
 }
 
 /** A readable byte stream, as n8n's request helper returns with `encoding: 'stream'` (typed without importing node:stream). */

@@ -40,7 +40,11 @@ export class FakeOpenAi {
 			req.on('end', () => self!.answer(req, res, Buffer.concat(chunks).toString()));
 		});
 		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-		self = new FakeOpenAi(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, toolArguments);
+		self = new FakeOpenAi(
+			server,
+			`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+			toolArguments,
+		);
 		return self;
 	}
 
@@ -58,10 +62,17 @@ export class FakeOpenAi {
 	private answer(req: http.IncomingMessage, res: http.ServerResponse, text: string): void {
 		const path = (req.url ?? '').split('?')[0];
 		if (req.method !== 'POST' || !path.endsWith('/chat/completions')) {
-			res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `fake OpenAI: no ${req.method} ${path}` } }));
+			res
+				.writeHead(404, { 'content-type': 'application/json' })
+				.end(JSON.stringify({ error: { message: `fake OpenAI: no ${req.method} ${path}` } }));
 			return;
 		}
-		const body = JSON.parse(text) as { model?: string; stream?: boolean; messages: ChatMessage[]; tools?: Array<{ function: { name: string } }> };
+		const body = JSON.parse(text) as {
+			model?: string;
+			stream?: boolean;
+			messages: ChatMessage[];
+			tools?: Array<{ function: { name: string } }>;
+		};
 		this.requests.push({ path, body });
 		const toolMessages = body.messages.filter((m) => m.role === 'tool');
 		let message: Record<string, unknown>;
@@ -71,29 +82,68 @@ export class FakeOpenAi {
 			message = {
 				role: 'assistant',
 				content: null,
-				tool_calls: [{ id: `call_${this.toolCalls.length}`, type: 'function', function: { name: tool, arguments: JSON.stringify(this.toolArguments) } }],
+				tool_calls: [
+					{
+						id: `call_${this.toolCalls.length}`,
+						type: 'function',
+						function: { name: tool, arguments: JSON.stringify(this.toolArguments) },
+					},
+				],
 			};
 		} else {
-			const answers = toolMessages.map((m) => (typeof m.content === 'string' ? m.content : (m.content ?? []).map((part) => part.text ?? '').join('')));
+			const answers = toolMessages.map((m) =>
+				typeof m.content === 'string'
+					? m.content
+					: (m.content ?? []).map((part) => part.text ?? '').join(''),
+			);
 			this.toolAnswers.push(...answers);
 			const urls = answers.join('\n').match(/https?:\/\/[^\s"'\\)]+/g) ?? [];
-			message = { role: 'assistant', content: `Here is your picture:\n${urls.map((url) => `![picture](${url})`).join('\n')}` };
+			message = {
+				role: 'assistant',
+				content: `Here is your picture:\n${urls.map((url) => `![picture](${url})`).join('\n')}`,
+			};
 		}
 		const finishReason = message.tool_calls ? 'tool_calls' : 'stop';
-		const base = { id: `chatcmpl-${this.requests.length}`, created: Math.floor(Date.now() / 1000), model: body.model ?? 'gpt-4.1-mini' };
+		const base = {
+			id: `chatcmpl-${this.requests.length}`,
+			created: Math.floor(Date.now() / 1000),
+			model: body.model ?? 'gpt-4.1-mini',
+		};
 		const usage = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 };
 		if (!body.stream) {
 			res.writeHead(200, { 'content-type': 'application/json' });
-			res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message, finish_reason: finishReason }], usage }));
+			res.end(
+				JSON.stringify({
+					...base,
+					object: 'chat.completion',
+					choices: [{ index: 0, message, finish_reason: finishReason }],
+					usage,
+				}),
+			);
 			return;
 		}
 		res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
 		const delta = message.tool_calls
-			? { role: 'assistant', tool_calls: (message.tool_calls as Array<Record<string, unknown>>).map((call, index) => ({ index, ...call })) }
+			? {
+					role: 'assistant',
+					tool_calls: (message.tool_calls as Array<Record<string, unknown>>).map((call, index) => ({
+						index,
+						...call,
+					})),
+				}
 			: { role: 'assistant', content: message.content };
 		for (const chunk of [
-			{ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] },
-			{ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: finishReason }], usage },
+			{
+				...base,
+				object: 'chat.completion.chunk',
+				choices: [{ index: 0, delta, finish_reason: null }],
+			},
+			{
+				...base,
+				object: 'chat.completion.chunk',
+				choices: [{ index: 0, delta: {}, finish_reason: finishReason }],
+				usage,
+			},
 		]) {
 			res.write(`data: ${JSON.stringify(chunk)}\n\n`);
 		}

@@ -16,7 +16,12 @@ import { freePort, runToEnd, start, until, type Proc } from './processes';
 
 export const N8N_FILES_FOLDER = '/home/node/.n8n-files';
 const ENCRYPTION_KEY = 'flux-kontext-e2e-encryption-key';
-export const OWNER = { email: 'e2e@example.com', firstName: 'E2E', lastName: 'Owner', password: 'E2e-password-1' };
+export const OWNER = {
+	email: 'e2e@example.com',
+	firstName: 'E2E',
+	lastName: 'Owner',
+	password: 'E2e-password-1',
+};
 /** The editor sends a browser id with every request; the auth cookie is bound to it. */
 const BROWSER_ID = 'flux-kontext-e2e-browser';
 
@@ -32,13 +37,22 @@ export interface N8nInstall {
 
 /** Installs n8n (or finds it in the cache) with scripts/e2e/install-n8n.sh. */
 export function installN8n(repoRoot: string): N8nInstall {
-	const dir = runToEnd('bash', [path.join(repoRoot, 'scripts/e2e/install-n8n.sh')], { timeoutMs: 45 * 60_000 }).trim().split('\n').pop()!;
+	const dir = runToEnd('bash', [path.join(repoRoot, 'scripts/e2e/install-n8n.sh')], {
+		timeoutMs: 45 * 60_000,
+	})
+		.trim()
+		.split('\n')
+		.pop()!;
 	const n8nPackage = path.join(dir, 'n8n/node_modules/n8n');
 	return {
 		dir,
 		nodeBin: path.join(dir, 'node/node_modules/node/bin'),
 		n8nBin: path.join(n8nPackage, 'bin/n8n'),
-		version: (JSON.parse(fs.readFileSync(path.join(n8nPackage, 'package.json'), 'utf8')) as { version: string }).version,
+		version: (
+			JSON.parse(fs.readFileSync(path.join(n8nPackage, 'package.json'), 'utf8')) as {
+				version: string;
+			}
+		).version,
 		require: createRequire(path.join(n8nPackage, 'package.json')),
 	};
 }
@@ -101,19 +115,34 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
 	};
 
 	// Imports run before the server, each a short n8n process of its own.
-	for (const [kind, items] of [['credentials', options.credentials], ['workflow', options.workflows]] as const) {
+	for (const [kind, items] of [
+		['credentials', options.credentials],
+		['workflow', options.workflows],
+	] as const) {
 		const file = path.join(runDir, `import-${kind}.json`);
 		fs.writeFileSync(file, JSON.stringify(items, null, 2));
-		runToEnd(...namespaced(install, [`import:${kind}`, `--input=${file}`], filesFolder), { env, timeoutMs: 180_000 });
+		runToEnd(...namespaced(install, [`import:${kind}`, `--input=${file}`], filesFolder), {
+			env,
+			timeoutMs: 180_000,
+		});
 	}
 
 	let redis: Proc | undefined;
 	if (mode === 'queue') {
 		const redisPort = await freePort();
-		redis = start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-			logFile: path.join(runDir, 'redis.log'),
-		});
-		await until('redis to accept connections', () => (redis!.output().includes('Ready to accept connections') ? true : undefined), 30_000);
+		redis = start(
+			'redis',
+			'redis-server',
+			['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+			{
+				logFile: path.join(runDir, 'redis.log'),
+			},
+		);
+		await until(
+			'redis to accept connections',
+			() => (redis!.output().includes('Ready to accept connections') ? true : undefined),
+			30_000,
+		);
 		Object.assign(env, {
 			EXECUTIONS_MODE: 'queue',
 			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
@@ -122,7 +151,10 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
 		});
 	}
 
-	const main = start('n8n', ...namespaced(install, ['start'], filesFolder), { env, logFile: path.join(runDir, 'n8n.log') });
+	const main = start('n8n', ...namespaced(install, ['start'], filesFolder), {
+		env,
+		logFile: path.join(runDir, 'n8n.log'),
+	});
 	let worker: Proc | undefined;
 	const stopAllOf = async () => {
 		await worker?.stop();
@@ -133,21 +165,36 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
 		await until(
 			'n8n to be ready (GET /healthz)',
 			async () => {
-				if (main.child.exitCode !== null) throw new Error(`n8n exited:\n${main.output().slice(-3000)}`);
+				if (main.child.exitCode !== null)
+					throw new Error(`n8n exited:\n${main.output().slice(-3000)}`);
 				const response = await fetch(`${url}/healthz`).catch(() => undefined);
-				return response?.ok && main.output().includes('Editor is now accessible') ? true : undefined;
+				return response?.ok && main.output().includes('Editor is now accessible')
+					? true
+					: undefined;
 			},
 			180_000,
 			500,
 		);
 		if (mode === 'queue') {
-			const workerEnv = { ...env, QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(await freePort()), N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
-			worker = start('n8n worker', ...namespaced(install, ['worker', '--concurrency=5'], filesFolder), { env: workerEnv, logFile: path.join(runDir, 'worker.log') });
+			const workerEnv = {
+				...env,
+				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+				QUEUE_HEALTH_CHECK_PORT: String(await freePort()),
+				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+			};
+			worker = start(
+				'n8n worker',
+				...namespaced(install, ['worker', '--concurrency=5'], filesFolder),
+				{ env: workerEnv, logFile: path.join(runDir, 'worker.log') },
+			);
 			await until(
 				'the n8n worker to be ready',
 				async () => {
-					if (worker!.child.exitCode !== null) throw new Error(`n8n worker exited:\n${worker!.output().slice(-3000)}`);
-					const response = await fetch(`http://127.0.0.1:${workerEnv.QUEUE_HEALTH_CHECK_PORT}/healthz/readiness`).catch(() => undefined);
+					if (worker!.child.exitCode !== null)
+						throw new Error(`n8n worker exited:\n${worker!.output().slice(-3000)}`);
+					const response = await fetch(
+						`http://127.0.0.1:${workerEnv.QUEUE_HEALTH_CHECK_PORT}/healthz/readiness`,
+					).catch(() => undefined);
 					return response?.ok ? true : undefined;
 				},
 				180_000,
@@ -176,7 +223,21 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
  */
 function namespaced(install: N8nInstall, args: string[], filesFolder: string): [string, string[]] {
 	const script = `mount -t tmpfs tmpfs /home && mkdir -p ${N8N_FILES_FOLDER} && mount --bind "$0" ${N8N_FILES_FOLDER} && exec "$@"`;
-	return ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, filesFolder, path.join(install.nodeBin, 'node'), install.n8nBin, ...args]];
+	return [
+		'unshare',
+		[
+			'--mount',
+			'--propagation',
+			'private',
+			'sh',
+			'-c',
+			script,
+			filesFolder,
+			path.join(install.nodeBin, 'node'),
+			install.n8nBin,
+			...args,
+		],
+	];
 }
 
 /**
@@ -193,8 +254,19 @@ function installPackage(nodesFolder: string, tarball: string, name: string): voi
 	delete manifest.peerDependencies;
 	delete manifest.optionalDependencies;
 	fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
-	fs.writeFileSync(path.join(nodesFolder, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true, dependencies: { [name]: manifest.version } }, null, 2));
-	runToEnd('npm', ['install', '--ignore-scripts', '--package-lock=false', '--no-audit', '--no-fund'], { cwd: target, timeoutMs: 180_000 });
+	fs.writeFileSync(
+		path.join(nodesFolder, 'package.json'),
+		JSON.stringify(
+			{ name: 'installed-nodes', private: true, dependencies: { [name]: manifest.version } },
+			null,
+			2,
+		),
+	);
+	runToEnd(
+		'npm',
+		['install', '--ignore-scripts', '--package-lock=false', '--no-audit', '--no-fund'],
+		{ cwd: target, timeoutMs: 180_000 },
+	);
 }
 
 /** n8n's REST API as the editor uses it: one logged-in owner. */
@@ -208,10 +280,18 @@ export class Rest {
 		private readonly install: N8nInstall,
 	) {}
 
-	async request<T = unknown>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T; text: string }> {
+	async request<T = unknown>(
+		method: string,
+		route: string,
+		body?: unknown,
+	): Promise<{ status: number; body: T; text: string }> {
 		const response = await fetch(`${this.url}${route}`, {
 			method,
-			headers: { 'content-type': 'application/json', 'browser-id': BROWSER_ID, cookie: this.cookie },
+			headers: {
+				'content-type': 'application/json',
+				'browser-id': BROWSER_ID,
+				cookie: this.cookie,
+			},
 			body: body === undefined ? undefined : JSON.stringify(body),
 			signal: AbortSignal.timeout(60_000),
 		});
@@ -231,20 +311,28 @@ export class Rest {
 	/** `data` of a successful answer; throws with the answer otherwise. */
 	async call<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
 		const answer = await this.request<{ data: T }>(method, route, body);
-		if (answer.status >= 300) throw new Error(`${method} ${route}: HTTP ${answer.status} ${answer.text.slice(0, 500)}`);
+		if (answer.status >= 300)
+			throw new Error(`${method} ${route}: HTTP ${answer.status} ${answer.text.slice(0, 500)}`);
 		return answer.body.data;
 	}
 
 	async setUpOwnerAndLogIn(): Promise<void> {
 		await this.call('POST', '/rest/owner/setup', OWNER);
-		await this.call('POST', '/rest/login', { emailOrLdapLoginId: OWNER.email, password: OWNER.password });
+		await this.call('POST', '/rest/login', {
+			emailOrLdapLoginId: OWNER.email,
+			password: OWNER.password,
+		});
 	}
 
 	/** Starts a workflow from a trigger as the editor's "Execute workflow" does; the execution's id. */
 	async run(workflowId: string, trigger: string, triggerData?: unknown): Promise<string> {
-		const data = await this.call<{ executionId?: string }>('POST', `/rest/workflows/${workflowId}/run`, {
-			triggerToStartFrom: { name: trigger, ...(triggerData ? { data: triggerData } : {}) },
-		});
+		const data = await this.call<{ executionId?: string }>(
+			'POST',
+			`/rest/workflows/${workflowId}/run`,
+			{
+				triggerToStartFrom: { name: trigger, ...(triggerData ? { data: triggerData } : {}) },
+			},
+		);
 		if (!data.executionId) throw new Error(`no execution started: ${JSON.stringify(data)}`);
 		this.started.push(data.executionId);
 		return data.executionId;
@@ -257,20 +345,32 @@ export class Rest {
 	}
 
 	/** Polls an execution until its status is one of `statuses` (by default: finished one way or another). */
-	async waitFor(id: string, timeoutMs: number, statuses = ['success', 'error', 'canceled', 'crashed']): Promise<Execution> {
-		return await until(`execution ${id} to be ${statuses.join('/')}`, async () => {
-			const execution = await this.execution(id);
-			return statuses.includes(execution.status) ? execution : undefined;
-		}, timeoutMs, 300);
+	async waitFor(
+		id: string,
+		timeoutMs: number,
+		statuses = ['success', 'error', 'canceled', 'crashed'],
+	): Promise<Execution> {
+		return await until(
+			`execution ${id} to be ${statuses.join('/')}`,
+			async () => {
+				const execution = await this.execution(id);
+				return statuses.includes(execution.status) ? execution : undefined;
+			},
+			timeoutMs,
+			300,
+		);
 	}
 
 	/** The bytes of a binary data entry of an execution's output. */
 	async binary(entry: BinaryEntry): Promise<Buffer> {
 		if (!entry.id) return Buffer.from(entry.data, 'base64');
-		const response = await fetch(`${this.url}/rest/binary-data?id=${encodeURIComponent(entry.id)}&action=download`, {
-			headers: { 'browser-id': BROWSER_ID, cookie: this.cookie },
-			signal: AbortSignal.timeout(60_000),
-		});
+		const response = await fetch(
+			`${this.url}/rest/binary-data?id=${encodeURIComponent(entry.id)}&action=download`,
+			{
+				headers: { 'browser-id': BROWSER_ID, cookie: this.cookie },
+				signal: AbortSignal.timeout(60_000),
+			},
+		);
 		if (!response.ok) throw new Error(`binary data ${entry.id}: HTTP ${response.status}`);
 		return Buffer.from(await response.arrayBuffer());
 	}
@@ -292,7 +392,10 @@ export interface OutputItem {
 export interface ExecutionData {
 	resultData: {
 		error?: { message: string };
-		runData: Record<string, Array<{ data?: Record<string, Array<OutputItem[] | null>>; error?: { message: string } }>>;
+		runData: Record<
+			string,
+			Array<{ data?: Record<string, Array<OutputItem[] | null>>; error?: { message: string } }>
+		>;
 	};
 }
 
@@ -312,6 +415,7 @@ export function outputOf(execution: Execution, nodeName: string, type = 'main'):
 export function errorOf(execution: Execution): string {
 	const { error, runData } = execution.data.resultData;
 	if (error) return error.message;
-	for (const [node, runs] of Object.entries(runData)) for (const run of runs) if (run.error) return `${node}: ${run.error.message}`;
+	for (const [node, runs] of Object.entries(runData))
+		for (const run of runs) if (run.error) return `${node}: ${run.error.message}`;
 	return '(no error recorded)';
 }

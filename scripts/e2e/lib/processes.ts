@@ -21,9 +21,18 @@ export interface Proc {
 const running = new Set<Proc>();
 
 /** Starts `command` in a process group of its own, logging to `logFile`. */
-export function start(name: string, command: string, args: string[], options: SpawnOptions & { logFile: string }): Proc {
+export function start(
+	name: string,
+	command: string,
+	args: string[],
+	options: SpawnOptions & { logFile: string },
+): Proc {
 	const log = fs.createWriteStream(options.logFile, { flags: 'a' });
-	const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], {
+		...options,
+		detached: true,
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
 	let text = '';
 	for (const stream of [child.stdout, child.stderr]) {
 		stream?.on('data', (chunk: Buffer) => {
@@ -104,16 +113,33 @@ export async function freePort(): Promise<number> {
 }
 
 /** Runs a command to its end; throws with its output if it fails. */
-export function runToEnd(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): string {
-	const result = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeoutMs ?? 600_000, cwd: options.cwd, env: options.env, maxBuffer: 64 * 1024 * 1024 });
+export function runToEnd(
+	command: string,
+	args: string[],
+	options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): string {
+	const result = spawnSync(command, args, {
+		encoding: 'utf8',
+		timeout: options.timeoutMs ?? 600_000,
+		cwd: options.cwd,
+		env: options.env,
+		maxBuffer: 64 * 1024 * 1024,
+	});
 	if (result.status !== 0) {
-		throw new Error(`${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}\n${result.stderr}`.trim());
+		throw new Error(
+			`${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}\n${result.stderr}`.trim(),
+		);
 	}
 	return result.stdout;
 }
 
 /** Polls `probe` until it returns a value (not undefined), or throws after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 250): Promise<T> {
+export async function until<T>(
+	what: string,
+	probe: () => Promise<T | undefined> | T | undefined,
+	timeoutMs: number,
+	everyMs = 250,
+): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	let lastError: unknown;
 	for (;;) {
@@ -124,7 +150,9 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 			lastError = error;
 		}
 		if (Date.now() > deadline) {
-			throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+			throw new Error(
+				`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+			);
 		}
 		await new Promise((resolve) => setTimeout(resolve, everyMs));
 	}

@@ -12,7 +12,12 @@ const EXAMPLES_DIR = path.join(REPO, 'examples');
 export interface WorkflowFile {
 	id?: string;
 	name: string;
-	nodes: Array<{ name: string; type: string; parameters: Record<string, unknown>; credentials?: Record<string, { id: string; name: string }> }>;
+	nodes: Array<{
+		name: string;
+		type: string;
+		parameters: Record<string, unknown>;
+		credentials?: Record<string, { id: string; name: string }>;
+	}>;
 	connections: Record<string, unknown>;
 	settings?: Record<string, unknown>;
 }
@@ -23,10 +28,16 @@ export const examples: Record<string, WorkflowFile> = Object.fromEntries(
 		.readdirSync(EXAMPLES_DIR)
 		.filter((file) => file.endsWith('.json'))
 		.sort()
-		.map((file) => [file.replace(/\.json$/, ''), JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as WorkflowFile]),
+		.map((file) => [
+			file.replace(/\.json$/, ''),
+			JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as WorkflowFile,
+		]),
 );
 export const ours = (type: string) => type === NODE_TYPE || type === `${NODE_TYPE}Tool`;
-export const nodeOf = (workflow: WorkflowFile, predicate: (node: WorkflowFile['nodes'][number]) => boolean) => {
+export const nodeOf = (
+	workflow: WorkflowFile,
+	predicate: (node: WorkflowFile['nodes'][number]) => boolean,
+) => {
 	const node = workflow.nodes.find(predicate);
 	if (!node) throw new Error(`${workflow.name}: no such node`);
 	return node;
@@ -42,8 +53,18 @@ export function withId(key: string, workflow: WorkflowFile): WorkflowFile {
 /** The credentials the examples name, pointed at the fake fal server and the scripted chat model. */
 export function e2eCredentials(falUrl: string, openAiUrl: string): unknown[] {
 	return [
-		{ id: 'e2eFluxCred00001', name: 'FLUX Kontext account', type: 'fluxKontextApi', data: { apiKey: VALID_TOKEN, baseUrl: falUrl, authScheme: 'auto' } },
-		{ id: 'e2eOpenAiCred001', name: 'OpenAI account', type: 'openAiApi', data: { apiKey: 'sk-e2e-fake-key', url: openAiUrl } },
+		{
+			id: 'e2eFluxCred00001',
+			name: 'FLUX Kontext account',
+			type: 'fluxKontextApi',
+			data: { apiKey: VALID_TOKEN, baseUrl: falUrl, authScheme: 'auto' },
+		},
+		{
+			id: 'e2eOpenAiCred001',
+			name: 'OpenAI account',
+			type: 'openAiApi',
+			data: { apiKey: 'sk-e2e-fake-key', url: openAiUrl },
+		},
 	];
 }
 
@@ -53,4 +74,3 @@ export function packPackage(runRoot: string): string {
 	const [result] = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string }>;
 	return path.join(runRoot, result.filename);
 }
-

@@ -98,10 +98,23 @@ export const BAD_GATEWAY_PAGE =
 export const HTML = { 'content-type': 'text/html' } as const;
 
 /** The options in force: every default filled in except `pngBytes` (undefined = small PNGs). */
-export type ResolvedFakeFalOptions = Required<Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>> &
+export type ResolvedFakeFalOptions = Required<
+	Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>
+> &
 	Pick<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>;
 
-export type RequestKind = 'submit' | 'status' | 'stream' | 'result' | 'cancel' | 'file' | 'pricing' | 'initiate' | 'upload' | 'complete' | 'other';
+export type RequestKind =
+	| 'submit'
+	| 'status'
+	| 'stream'
+	| 'result'
+	| 'cancel'
+	| 'file'
+	| 'pricing'
+	| 'initiate'
+	| 'upload'
+	| 'complete'
+	| 'other';
 
 export interface RecordedRequest {
 	method: string;
@@ -250,10 +263,19 @@ const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
 	pngBytes: undefined,
 	fileUrls: 'cdn',
 	reshapeResult: undefined,
-	prices: Object.fromEntries(Object.keys(KONTEXT_ENDPOINTS).map((endpoint) => [endpoint, endpoint.includes('/max') ? 0.08 : 0.04])),
+	prices: Object.fromEntries(
+		Object.keys(KONTEXT_ENDPOINTS).map((endpoint) => [
+			endpoint,
+			endpoint.includes('/max') ? 0.08 : 0.04,
+		]),
+	),
 };
 
-const DEFAULT_FAILURE = { error: 'Runner disconnected', error_type: 'runner_disconnected', status: 503 };
+const DEFAULT_FAILURE = {
+	error: 'Runner disconnected',
+	error_type: 'runner_disconnected',
+	status: 503,
+};
 
 const DETAIL = {
 	unauthorized: { detail: 'No user found for Key ID and Secret' },
@@ -269,7 +291,8 @@ const DETAIL = {
 };
 
 /** `/{owner}/{app}/requests/{id}[/status[/stream] | /cancel]`: exactly two segments before `requests`. */
-const REQUEST_ROUTE = /^\/([^/]+)\/([^/]+)\/requests\/([^/]+)(\/status\/stream|\/status|\/cancel)?\/?$/;
+const REQUEST_ROUTE =
+	/^\/([^/]+)\/([^/]+)\/requests\/([^/]+)(\/status\/stream|\/status|\/cancel)?\/?$/;
 
 /** Kind of a request from its method and path alone, also for paths no route matches (the sub-path bug). */
 function classify(method: string, path: string): RequestKind {
@@ -287,7 +310,9 @@ function classify(method: string, path: string): RequestKind {
 
 /** Storage API routes on fal's REST host. */
 function classifyStorage(method: string, path: string): RequestKind {
-	return method === 'POST' && /^\/storage\/upload\/initiate(-multipart)?$/.test(path) ? 'initiate' : 'other';
+	return method === 'POST' && /^\/storage\/upload\/initiate(-multipart)?$/.test(path)
+		? 'initiate'
+		: 'other';
 }
 
 /** CDN routes: uploads to pre-signed URLs, multipart completion, file downloads. */
@@ -303,7 +328,12 @@ const SIGNATURE = 'fake-signature';
 /** `fal-ai/flux-pro/kontext/max` -> `fal-ai/flux-pro` */
 const appIdOf = (endpoint: string): string => endpoint.split('/').slice(0, 2).join('/');
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+	res: http.ServerResponse,
+	status: number,
+	body: unknown,
+	headers: Record<string, string> = {},
+): void {
 	const text = JSON.stringify(body);
 	res.writeHead(status, {
 		'content-type': 'application/json',
@@ -342,7 +372,8 @@ function listen(server: http.Server): Promise<string> {
 		server.listen(0, '127.0.0.1', () => {
 			server.off('error', reject);
 			const address = server.address();
-			if (address === null || typeof address === 'string') return reject(new Error('no TCP address'));
+			if (address === null || typeof address === 'string')
+				return reject(new Error('no TCP address'));
 			resolve(`http://127.0.0.1:${address.port}`);
 		});
 	});
@@ -393,15 +424,28 @@ export class FakeFal {
 	private readonly sockets = new Set<Socket>();
 	private readonly deliveries = new Set<Promise<void>>();
 	/** Own dispatcher for webhook deliveries, destroyed by stop(). */
-	private readonly webhookAgent = new Agent({ connect: { timeout: 5000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+	private readonly webhookAgent = new Agent({
+		connect: { timeout: 5000 },
+		headersTimeout: 10_000,
+		bodyTimeout: 10_000,
+	});
 
 	static async start(options: FakeFalOptions = {}): Promise<FakeFal> {
 		const queue = http.createServer();
 		const cdn = http.createServer();
 		const platform = http.createServer();
 		const storage = http.createServer();
-		const [url, cdnUrl, platformUrl, storageUrl] = await Promise.all([listen(queue), listen(cdn), listen(platform), listen(storage)]);
-		return new FakeFal({ queue, cdn, platform, storage }, { url, cdnUrl, platformUrl, storageUrl }, options);
+		const [url, cdnUrl, platformUrl, storageUrl] = await Promise.all([
+			listen(queue),
+			listen(cdn),
+			listen(platform),
+			listen(storage),
+		]);
+		return new FakeFal(
+			{ queue, cdn, platform, storage },
+			{ url, cdnUrl, platformUrl, storageUrl },
+			options,
+		);
 	}
 
 	private constructor(
@@ -473,7 +517,8 @@ export class FakeFal {
 				continue;
 			}
 			const waiting = [...this.jobs.values()].some(
-				(job) => job.webhookUrl !== undefined && (job.state === 'IN_QUEUE' || job.state === 'IN_PROGRESS'),
+				(job) =>
+					job.webhookUrl !== undefined && (job.state === 'IN_QUEUE' || job.state === 'IN_PROGRESS'),
 			);
 			if (!waiting || this.stopped) return;
 			await new Promise((resolve) => setTimeout(resolve, 5));
@@ -504,13 +549,22 @@ export class FakeFal {
 	// Request entry point: record, fault, then route
 	// -----------------------------------------------------------------------------------------
 
-	private async handle(req: http.IncomingMessage, res: http.ServerResponse, listener: Listener): Promise<void> {
+	private async handle(
+		req: http.IncomingMessage,
+		res: http.ServerResponse,
+		listener: Listener,
+	): Promise<void> {
 		const at = performance.now();
 		const raw = await readBody(req);
 		const method = req.method ?? 'GET';
 		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 		const path = url.pathname;
-		const kind: RequestKind = { queue: classify, platform: () => 'pricing' as const, storage: classifyStorage, cdn: classifyCdn }[listener](method, path);
+		const kind: RequestKind = {
+			queue: classify,
+			platform: () => 'pricing' as const,
+			storage: classifyStorage,
+			cdn: classifyCdn,
+		}[listener](method, path);
 		// Uploaded bytes are kept by the upload, not parsed as text.
 		const json = kind === 'upload' ? { ok: false, value: undefined } : parseJson(raw);
 		const record: RecordedRequest = {
@@ -523,7 +577,12 @@ export class FakeFal {
 			at,
 			kind,
 		};
-		({ queue: this.requests, cdn: this.cdnRequests, platform: this.platformRequests, storage: this.storageRequests })[listener].push(record);
+		({
+			queue: this.requests,
+			cdn: this.cdnRequests,
+			platform: this.platformRequests,
+			storage: this.storageRequests,
+		})[listener].push(record);
 		res.on('close', () => (record.closedAt = performance.now()));
 
 		try {
@@ -534,12 +593,14 @@ export class FakeFal {
 			if (kind === 'complete') return this.completeMultipart(res, path, url.searchParams, json);
 			if (listener === 'cdn') return this.serveFile(req, res, path);
 			if (listener === 'storage') {
-				if (!this.authorized(req.headers.authorization)) return sendJson(res, 401, DETAIL.unauthorized);
+				if (!this.authorized(req.headers.authorization))
+					return sendJson(res, 401, DETAIL.unauthorized);
 				if (kind === 'initiate') return this.initiateUpload(res, path, url.searchParams, json);
 				return sendJson(res, 404, DETAIL.notFound);
 			}
 
-			if (!this.authorized(req.headers.authorization)) return sendJson(res, 401, DETAIL.unauthorized);
+			if (!this.authorized(req.headers.authorization))
+				return sendJson(res, 401, DETAIL.unauthorized);
 
 			if (listener === 'platform') return this.pricing(res, method, path, url.searchParams);
 
@@ -565,7 +626,8 @@ export class FakeFal {
 			}
 			const [, owner, app, id] = route;
 			const job = this.jobs.get(id);
-			const found = job !== undefined && appIdOf(job.endpoint) === `${owner}/${app}` ? job : undefined;
+			const found =
+				job !== undefined && appIdOf(job.endpoint) === `${owner}/${app}` ? job : undefined;
 
 			switch (kind) {
 				case 'status':
@@ -578,7 +640,8 @@ export class FakeFal {
 					return this.cancel(res, found);
 			}
 		} catch (error) {
-			if (!res.headersSent) sendJson(res, 500, { detail: `fake-fal internal error: ${(error as Error).message}` });
+			if (!res.headersSent)
+				sendJson(res, 500, { detail: `fake-fal internal error: ${(error as Error).message}` });
 			else res.destroy();
 		}
 	}
@@ -622,7 +685,11 @@ export class FakeFal {
 		const body = fault.body ?? { detail: 'Internal Server Error' };
 		if (fault.trickleMs !== undefined) return this.trickle(res, status, body, fault);
 		if (Buffer.isBuffer(body)) {
-			res.writeHead(status, { 'content-type': 'application/octet-stream', 'content-length': String(body.length), ...fault.headers });
+			res.writeHead(status, {
+				'content-type': 'application/octet-stream',
+				'content-length': String(body.length),
+				...fault.headers,
+			});
 			res.end(body);
 			return;
 		}
@@ -640,7 +707,9 @@ export class FakeFal {
 
 	/** Headers now, then the body a byte at a time: a server (or proxy) that never quite stalls. */
 	private trickle(res: http.ServerResponse, status: number, body: unknown, fault: Fault): void {
-		const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+		const bytes = Buffer.isBuffer(body)
+			? body
+			: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
 		res.writeHead(status, {
 			'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
 			'content-length': String(bytes.length),
@@ -672,7 +741,8 @@ export class FakeFal {
 		const scheme = m[1].toLowerCase();
 		const token = m[2].trim();
 		const { authScheme, tokens } = this.options;
-		const schemeOk = authScheme === 'any' ? scheme === 'key' || scheme === 'bearer' : scheme === authScheme;
+		const schemeOk =
+			authScheme === 'any' ? scheme === 'key' || scheme === 'bearer' : scheme === authScheme;
 		return schemeOk && tokens.includes(token);
 	}
 
@@ -714,7 +784,8 @@ export class FakeFal {
 		this.jobs.set(job.id, job);
 		this.runtimes.set(job.id, { logs: [], timers: new Set(), listeners: new Set() });
 		this.after(job, queueMs, () => this.startRunning(job));
-		if (job.startTimeoutS !== undefined) this.after(job, job.startTimeoutS * 1000, () => this.expire(job));
+		if (job.startTimeoutS !== undefined)
+			this.after(job, job.startTimeoutS * 1000, () => this.expire(job));
 
 		const urls = this.urlsOf(job);
 		sendJson(res, 200, {
@@ -781,17 +852,30 @@ export class FakeFal {
 		const issues = validateKontextInput(KONTEXT_ENDPOINTS[job.endpoint], job.input);
 		if (issues.length > 0) return { status: 422, headers: {}, body: { detail: issues }, files: [] };
 		// GUESS: fal's words when the runner cannot download an input file.
-		const missing = job.inputImages.findIndex((image) => image.source === 'uploaded' && !image.bytes);
+		const missing = job.inputImages.findIndex(
+			(image) => image.source === 'uploaded' && !image.bytes,
+		);
 		if (missing >= 0) {
-			const loc = job.input.image_url !== undefined ? ['body', 'image_url'] : ['body', 'image_urls', missing];
-			return { status: 422, headers: {}, body: { detail: [{ loc, msg: 'Failed to download the file', type: 'file_download_error' }] }, files: [] };
+			const loc =
+				job.input.image_url !== undefined ? ['body', 'image_url'] : ['body', 'image_urls', missing];
+			return {
+				status: 422,
+				headers: {},
+				body: {
+					detail: [{ loc, msg: 'Failed to download the file', type: 'file_download_error' }],
+				},
+				files: [],
+			};
 		}
 
 		const input = job.input;
 		const count = typeof input.num_images === 'number' ? input.num_images : 1;
 		const image = input.output_format === 'png' ? pngOfSize(this.options.pngBytes) : JPEG_IMAGE;
 		const syncMode = input.sync_mode === true;
-		const fileOrigin = this.options.fileUrls === 'redirect' ? this.options.publicBaseUrl.replace(/\/+$/, '') : this.cdnUrl;
+		const fileOrigin =
+			this.options.fileUrls === 'redirect'
+				? this.options.publicBaseUrl.replace(/\/+$/, '')
+				: this.cdnUrl;
 		const images = Array.from({ length: count }, (_, n) => ({
 			url: syncMode
 				? `data:${image.contentType};base64,${image.bytes.toString('base64')}`
@@ -827,7 +911,8 @@ export class FakeFal {
 		const body = this.statusBody(job, wantsLogs(query));
 		const done = body.status !== 'IN_QUEUE' && body.status !== 'IN_PROGRESS';
 		const { statusRetryAfter } = this.options;
-		const retryAfter = typeof statusRetryAfter === 'function' ? statusRetryAfter(job.input) : statusRetryAfter;
+		const retryAfter =
+			typeof statusRetryAfter === 'function' ? statusRetryAfter(job.input) : statusRetryAfter;
 		sendJson(res, done ? 200 : 202, body, !done && retryAfter ? { 'retry-after': retryAfter } : {});
 	}
 
@@ -861,7 +946,10 @@ export class FakeFal {
 			res.on('close', () => this.openStreams.delete(res));
 			return;
 		}
-		const ping = this.options.pingMs > 0 ? setInterval(() => write(': ping\n\n'), this.options.pingMs) : undefined;
+		const ping =
+			this.options.pingMs > 0
+				? setInterval(() => write(': ping\n\n'), this.options.pingMs)
+				: undefined;
 		if (ping) this.timers.add(ping);
 		const listener = (change: 'state' | 'log'): void => {
 			if (change === 'log' && !logs) return;
@@ -895,7 +983,8 @@ export class FakeFal {
 		if (!job) return sendJson(res, 404, DETAIL.requestNotFound);
 		if (job.state === 'CANCELLED') return sendJson(res, 400, DETAIL.cancelled);
 		const outcome = this.runtime(job).outcome;
-		if ((job.state !== 'COMPLETED' && job.state !== 'EXPIRED') || !outcome) return sendJson(res, 400, DETAIL.inProgress);
+		if ((job.state !== 'COMPLETED' && job.state !== 'EXPIRED') || !outcome)
+			return sendJson(res, 400, DETAIL.inProgress);
 		job.resultFetchedAt ??= performance.now();
 		sendJson(res, outcome.status, outcome.body, outcome.headers);
 	}
@@ -924,13 +1013,28 @@ export class FakeFal {
 		const urls = this.urlsOf(job);
 		switch (job.state) {
 			case 'IN_QUEUE':
-				return { status: 'IN_QUEUE', request_id: job.id, queue_position: this.queuePosition(job), ...urls };
+				return {
+					status: 'IN_QUEUE',
+					request_id: job.id,
+					queue_position: this.queuePosition(job),
+					...urls,
+				};
 			case 'IN_PROGRESS':
-				return { status: 'IN_PROGRESS', request_id: job.id, logs: withLogs ? rt.logs : null, ...urls };
+				return {
+					status: 'IN_PROGRESS',
+					request_id: job.id,
+					logs: withLogs ? rt.logs : null,
+					...urls,
+				};
 			case 'COMPLETED':
 				if (job.failure?.terminal) {
 					// A gateway's own terminal status (fal has none): its words in `error`.
-					return { status: job.failure.terminal, request_id: job.id, error: job.failure.error, ...urls };
+					return {
+						status: job.failure.terminal,
+						request_id: job.id,
+						error: job.failure.error,
+						...urls,
+					};
 				}
 				return {
 					status: 'COMPLETED',
@@ -956,7 +1060,13 @@ export class FakeFal {
 			case 'EXPIRED':
 				// GUESS: the status of a job dropped at its start deadline is undocumented; like a 422, its failure
 				// shows when the result is fetched (504 with X-Fal-Request-Timeout-Type: user).
-				return { status: 'COMPLETED', request_id: job.id, logs: withLogs ? rt.logs : null, metrics: {}, ...urls };
+				return {
+					status: 'COMPLETED',
+					request_id: job.id,
+					logs: withLogs ? rt.logs : null,
+					metrics: {},
+					...urls,
+				};
 		}
 	}
 
@@ -964,7 +1074,11 @@ export class FakeFal {
 	private urlsOf(job: Job): { response_url: string; status_url: string; cancel_url: string } {
 		const base = this.options.publicBaseUrl.replace(/\/+$/, '');
 		const responseUrl = `${base}/${appIdOf(job.endpoint)}/requests/${job.id}`;
-		return { response_url: responseUrl, status_url: `${responseUrl}/status`, cancel_url: `${responseUrl}/cancel` };
+		return {
+			response_url: responseUrl,
+			status_url: `${responseUrl}/status`,
+			cancel_url: `${responseUrl}/cancel`,
+		};
 	}
 
 	/** Queued jobs submitted before this one. */
@@ -985,14 +1099,28 @@ export class FakeFal {
 	 * GET /v1/models/pricing?endpoint_id=a,b: the price per image of each known endpoint. GUESS: an unknown id is
 	 * left out of `prices` (fal's page does not say); no paging, as the node asks for a handful of ids.
 	 */
-	private pricing(res: http.ServerResponse, method: string, path: string, query: URLSearchParams): void {
+	private pricing(
+		res: http.ServerResponse,
+		method: string,
+		path: string,
+		query: URLSearchParams,
+	): void {
 		if (path !== '/v1/models/pricing') return sendJson(res, 404, DETAIL.notFound);
 		if (method !== 'GET') return sendJson(res, 405, DETAIL.methodNotAllowed);
-		const ids = (query.get('endpoint_id') ?? '').split(',').map((id) => id.trim()).filter(Boolean);
-		if (ids.length < 1 || ids.length > 50) return sendJson(res, 400, { detail: 'endpoint_id: give 1 to 50 ids' });
+		const ids = (query.get('endpoint_id') ?? '')
+			.split(',')
+			.map((id) => id.trim())
+			.filter(Boolean);
+		if (ids.length < 1 || ids.length > 50)
+			return sendJson(res, 400, { detail: 'endpoint_id: give 1 to 50 ids' });
 		const prices = ids
 			.filter((id) => this.options.prices[id] !== undefined)
-			.map((id) => ({ endpoint_id: id, unit_price: this.options.prices[id], unit: 'image', currency: 'USD' }));
+			.map((id) => ({
+				endpoint_id: id,
+				unit_price: this.options.prices[id],
+				unit: 'image',
+				currency: 'USD',
+			}));
 		sendJson(res, 200, { prices, next_cursor: null, has_more: false });
 	}
 
@@ -1004,14 +1132,18 @@ export class FakeFal {
 	private serveFile(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {
 		const uploaded = this.uploadedFile(`${this.cdnUrl}${path}`);
 		if (uploaded?.bytes) {
-			res.writeHead(200, { 'content-type': uploaded.contentType, 'content-length': String(uploaded.bytes.length) });
+			res.writeHead(200, {
+				'content-type': uploaded.contentType,
+				'content-length': String(uploaded.bytes.length),
+			});
 			return void res.end(req.method === 'HEAD' ? undefined : uploaded.bytes);
 		}
 		const m = /^\/files\/([^/]+)\/(\d+)\.(png|jpg)$/.exec(path);
 		const rt = m ? this.runtimes.get(m[1]) : undefined;
 		const file = m && rt?.outcome?.files[Number(m[2])];
 		if (!m || !file || file.extension !== m[3]) return sendJson(res, 404, DETAIL.notFound);
-		if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, DETAIL.methodNotAllowed);
+		if (req.method !== 'GET' && req.method !== 'HEAD')
+			return sendJson(res, 405, DETAIL.methodNotAllowed);
 		res.writeHead(200, {
 			'content-type': file.contentType,
 			'content-length': String(file.bytes.length),
@@ -1025,12 +1157,25 @@ export class FakeFal {
 	// -----------------------------------------------------------------------------------------
 
 	/** POST /storage/upload/initiate[-multipart]?storage_type=fal-cdn-v3 {content_type, file_name}. */
-	private initiateUpload(res: http.ServerResponse, path: string, query: URLSearchParams, json: { ok: boolean; value: unknown }): void {
+	private initiateUpload(
+		res: http.ServerResponse,
+		path: string,
+		query: URLSearchParams,
+		json: { ok: boolean; value: unknown },
+	): void {
 		// GUESS: fal's answers to a missing storage type and to a body without its two fields.
-		if (query.get('storage_type') !== 'fal-cdn-v3') return sendJson(res, 400, { detail: 'Unsupported storage_type' });
+		if (query.get('storage_type') !== 'fal-cdn-v3')
+			return sendJson(res, 400, { detail: 'Unsupported storage_type' });
 		const body = json.value;
-		if (!isPlainObject(body) || typeof body.content_type !== 'string' || typeof body.file_name !== 'string' || !body.file_name) {
-			return sendJson(res, 422, { detail: [{ loc: ['body', 'file_name'], msg: 'Field required', type: 'missing' }] });
+		if (
+			!isPlainObject(body) ||
+			typeof body.content_type !== 'string' ||
+			typeof body.file_name !== 'string' ||
+			!body.file_name
+		) {
+			return sendJson(res, 422, {
+				detail: [{ loc: ['body', 'file_name'], msg: 'Field required', type: 'missing' }],
+			});
 		}
 		const id = randomUUID();
 		const upload: Upload = {
@@ -1048,14 +1193,23 @@ export class FakeFal {
 	}
 
 	/** PUT {cdn}/upload/{id}[/{part}]?signature=...: the bytes, without Authorization. */
-	private receiveUpload(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams, raw: Buffer): void {
+	private receiveUpload(
+		req: http.IncomingMessage,
+		res: http.ServerResponse,
+		path: string,
+		query: URLSearchParams,
+		raw: Buffer,
+	): void {
 		const m = /^\/upload\/([^/]+)(?:\/(\d+))?$/.exec(path);
 		const upload = m ? this.uploads.get(m[1]) : undefined;
 		// GUESS: a bad signature is a 403 as on fal's object store.
-		if (!upload || query.get('signature') !== SIGNATURE) return sendJson(res, 403, { detail: 'Invalid or expired upload URL' });
-		if (req.headers.authorization !== undefined) return sendJson(res, 400, { detail: 'Pre-signed URLs take no Authorization header' });
+		if (!upload || query.get('signature') !== SIGNATURE)
+			return sendJson(res, 403, { detail: 'Invalid or expired upload URL' });
+		if (req.headers.authorization !== undefined)
+			return sendJson(res, 400, { detail: 'Pre-signed URLs take no Authorization header' });
 		const declared = Number(req.headers['content-length']);
-		if (!Number.isFinite(declared) || declared !== raw.length) return sendJson(res, 400, { detail: 'Content-Length missing or wrong' });
+		if (!Number.isFinite(declared) || declared !== raw.length)
+			return sendJson(res, 400, { detail: 'Content-Length missing or wrong' });
 		if (m?.[2] !== undefined) {
 			if (!upload.multipart) return sendJson(res, 404, DETAIL.notFound);
 			const partNumber = Number(m[2]);
@@ -1064,27 +1218,40 @@ export class FakeFal {
 		}
 		if (upload.multipart) return sendJson(res, 404, DETAIL.notFound);
 		upload.bytes = raw;
-		upload.putContentType = typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
+		upload.putContentType =
+			typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
 		res.writeHead(200, { 'content-length': '0' });
 		res.end();
 	}
 
 	/** POST {cdn}/upload/{id}/complete?signature=... {parts}: joins the parts in the order given. */
-	private completeMultipart(res: http.ServerResponse, path: string, query: URLSearchParams, json: { ok: boolean; value: unknown }): void {
+	private completeMultipart(
+		res: http.ServerResponse,
+		path: string,
+		query: URLSearchParams,
+		json: { ok: boolean; value: unknown },
+	): void {
 		const m = /^\/upload\/([^/]+)\/complete$/.exec(path);
 		const upload = m ? this.uploads.get(m[1]) : undefined;
-		if (!upload || !upload.multipart || query.get('signature') !== SIGNATURE) return sendJson(res, 403, { detail: 'Invalid or expired upload URL' });
-		const parts = isPlainObject(json.value) && Array.isArray(json.value.parts) ? (json.value.parts as Array<{ partNumber?: unknown; etag?: unknown }>) : [];
+		if (!upload || !upload.multipart || query.get('signature') !== SIGNATURE)
+			return sendJson(res, 403, { detail: 'Invalid or expired upload URL' });
+		const parts =
+			isPlainObject(json.value) && Array.isArray(json.value.parts)
+				? (json.value.parts as Array<{ partNumber?: unknown; etag?: unknown }>)
+				: [];
 		const buffers: Buffer[] = [];
 		for (const [index, part] of parts.entries()) {
 			const bytes = upload.parts.get(Number(part.partNumber));
 			const expected = bytes && `"etag-${part.partNumber}-${bytes.length}"`;
 			if (!bytes || part.etag !== expected || part.partNumber !== index + 1) {
-				return sendJson(res, 400, { detail: `Part ${String(part.partNumber)} is missing or its etag is wrong` });
+				return sendJson(res, 400, {
+					detail: `Part ${String(part.partNumber)} is missing or its etag is wrong`,
+				});
 			}
 			buffers.push(bytes);
 		}
-		if (buffers.length === 0 || buffers.length !== upload.parts.size) return sendJson(res, 400, { detail: 'Parts missing' });
+		if (buffers.length === 0 || buffers.length !== upload.parts.size)
+			return sendJson(res, 400, { detail: 'Parts missing' });
 		upload.bytes = Buffer.concat(buffers);
 		upload.parts.clear();
 		sendJson(res, 200, { file_url: upload.fileUrl });
@@ -1099,14 +1266,28 @@ export class FakeFal {
 
 	/** What fal's runner would download for the job's image inputs (GUESS: fal fetches them as the job is taken). */
 	private fetchInputImages(input: Record<string, unknown>): InputImage[] {
-		const urls = [input.image_url, ...(Array.isArray(input.image_urls) ? input.image_urls : [])].filter((u): u is string => typeof u === 'string');
+		const urls = [
+			input.image_url,
+			...(Array.isArray(input.image_urls) ? input.image_urls : []),
+		].filter((u): u is string => typeof u === 'string');
 		return urls.map((url): InputImage => {
 			if (url.startsWith('data:')) {
 				const m = /^data:([^;,]*)(?:;[^,]*)?,(.*)$/s.exec(url);
-				return { url, source: 'data-url', contentType: m?.[1], bytes: m ? Buffer.from(m[2], 'base64') : undefined };
+				return {
+					url,
+					source: 'data-url',
+					contentType: m?.[1],
+					bytes: m ? Buffer.from(m[2], 'base64') : undefined,
+				};
 			}
 			const upload = this.uploadedFile(url);
-			if (upload) return { url, source: 'uploaded', contentType: upload.putContentType ?? upload.contentType, bytes: upload.bytes };
+			if (upload)
+				return {
+					url,
+					source: 'uploaded',
+					contentType: upload.putContentType ?? upload.contentType,
+					bytes: upload.bytes,
+				};
 			return { url, source: 'not-fetched' };
 		});
 	}
@@ -1169,11 +1350,14 @@ export class FakeFal {
 	/** A tracked timer belonging to a job; cleared by cancel, reset and stop. */
 	private after(job: Job, ms: number, fn: () => void): void {
 		const rt = this.runtime(job);
-		const timer = setTimeout(() => {
-			this.timers.delete(timer);
-			rt.timers.delete(timer);
-			fn();
-		}, Math.max(0, ms));
+		const timer = setTimeout(
+			() => {
+				this.timers.delete(timer);
+				rt.timers.delete(timer);
+				fn();
+			},
+			Math.max(0, ms),
+		);
 		this.timers.add(timer);
 		rt.timers.add(timer);
 	}
@@ -1187,7 +1371,12 @@ export class FakeFal {
 	}
 
 	private addLog(job: Job, message: string): void {
-		this.runtime(job).logs.push({ message, level: 'INFO', source: 'user', timestamp: new Date().toISOString() });
+		this.runtime(job).logs.push({
+			message,
+			level: 'INFO',
+			source: 'user',
+			timestamp: new Date().toISOString(),
+		});
 	}
 
 	private notify(job: Job, change: 'state' | 'log'): void {
@@ -1200,7 +1389,9 @@ type Listener = 'queue' | 'cdn' | 'platform' | 'storage';
 /** `X-Fal-Request-Timeout` in seconds; undefined when absent. GUESS: fal answers 400 for a bad value; here it is ignored. */
 function startTimeoutOf(headers: http.IncomingHttpHeaders): number | undefined {
 	const value = Number(headers['x-fal-request-timeout']);
-	return headers['x-fal-request-timeout'] !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
+	return headers['x-fal-request-timeout'] !== undefined && Number.isFinite(value) && value > 0
+		? value
+		: undefined;
 }
 
 /** `?logs=1` (fal's clients send 1/0; true is accepted too). */

@@ -20,7 +20,17 @@ export const KONTEXT_ENDPOINTS: Readonly<Record<string, EndpointKind>> = {
 	'fal-ai/flux-pro/kontext/max/multi': 'multi',
 };
 
-export const ASPECT_RATIOS = ['21:9', '16:9', '4:3', '3:2', '1:1', '2:3', '3:4', '9:16', '9:21'] as const;
+export const ASPECT_RATIOS = [
+	'21:9',
+	'16:9',
+	'4:3',
+	'3:2',
+	'1:1',
+	'2:3',
+	'3:4',
+	'9:16',
+	'9:21',
+] as const;
 export const SAFETY_TOLERANCES = ['1', '2', '3', '4', '5', '6'] as const;
 export const OUTPUT_FORMATS = ['jpeg', 'png'] as const;
 
@@ -34,7 +44,12 @@ export interface ValidationIssue {
 
 type Check = (value: unknown, loc: Array<string | number>) => ValidationIssue[];
 
-const issue = (loc: Array<string | number>, type: string, msg: string, input: unknown): ValidationIssue => ({
+const issue = (
+	loc: Array<string | number>,
+	type: string,
+	msg: string,
+	input: unknown,
+): ValidationIssue => ({
 	loc,
 	msg,
 	type,
@@ -53,7 +68,14 @@ function integer(min?: number, max?: number): Check {
 	return (value, loc) => {
 		if (!isNumber(value)) return [issue(loc, 'int_type', 'Input should be a valid integer', value)];
 		if (!Number.isInteger(value)) {
-			return [issue(loc, 'int_from_float', 'Input should be a valid integer, got a number with a fractional part', value)];
+			return [
+				issue(
+					loc,
+					'int_from_float',
+					'Input should be a valid integer, got a number with a fractional part',
+					value,
+				),
+			];
 		}
 		return range(value, loc, min, max);
 	};
@@ -61,14 +83,22 @@ function integer(min?: number, max?: number): Check {
 
 function number(min?: number, max?: number): Check {
 	return (value, loc) => {
-		if (!isNumber(value)) return [issue(loc, 'float_type', 'Input should be a valid number', value)];
+		if (!isNumber(value))
+			return [issue(loc, 'float_type', 'Input should be a valid number', value)];
 		return range(value, loc, min, max);
 	};
 }
 
-function range(value: number, loc: Array<string | number>, min?: number, max?: number): ValidationIssue[] {
+function range(
+	value: number,
+	loc: Array<string | number>,
+	min?: number,
+	max?: number,
+): ValidationIssue[] {
 	if (min !== undefined && value < min) {
-		return [issue(loc, 'greater_than_equal', `Input should be greater than or equal to ${min}`, value)];
+		return [
+			issue(loc, 'greater_than_equal', `Input should be greater than or equal to ${min}`, value),
+		];
 	}
 	if (max !== undefined && value > max) {
 		return [issue(loc, 'less_than_equal', `Input should be less than or equal to ${max}`, value)];
@@ -77,30 +107,40 @@ function range(value: number, loc: Array<string | number>, min?: number, max?: n
 }
 
 const boolean: Check = (value, loc) =>
-	typeof value === 'boolean' ? [] : [issue(loc, 'bool_type', 'Input should be a valid boolean', value)];
+	typeof value === 'boolean'
+		? []
+		: [issue(loc, 'bool_type', 'Input should be a valid boolean', value)];
 
 function literal(values: readonly string[]): Check {
 	return (value, loc) => {
-		if (typeof value !== 'string') return [issue(loc, 'string_type', 'Input should be a valid string', value)];
-		return values.includes(value) ? [] : [issue(loc, 'literal_error', literalMessage(values), value)];
+		if (typeof value !== 'string')
+			return [issue(loc, 'string_type', 'Input should be a valid string', value)];
+		return values.includes(value)
+			? []
+			: [issue(loc, 'literal_error', literalMessage(values), value)];
 	};
 }
 
 const nonEmptyString: Check = (value, loc) => {
-	if (typeof value !== 'string') return [issue(loc, 'string_type', 'Input should be a valid string', value)];
-	if (value.length === 0) return [issue(loc, 'string_too_short', 'String should have at least 1 character', value)];
+	if (typeof value !== 'string')
+		return [issue(loc, 'string_type', 'Input should be a valid string', value)];
+	if (value.length === 0)
+		return [issue(loc, 'string_too_short', 'String should have at least 1 character', value)];
 	return [];
 };
 
 /** An image input: a public http(s) URL or a `data:` URL. */
 const imageUrl: Check = (value, loc) => {
-	if (typeof value !== 'string') return [issue(loc, 'string_type', 'Input should be a valid string', value)];
+	if (typeof value !== 'string')
+		return [issue(loc, 'string_type', 'Input should be a valid string', value)];
 	if (/^data:[^,]*,/.test(value)) return [];
 	let url: URL;
 	try {
 		url = new URL(value);
 	} catch {
-		return [issue(loc, 'url_parsing', 'Input should be a valid URL, relative URL without a base', value)];
+		return [
+			issue(loc, 'url_parsing', 'Input should be a valid URL, relative URL without a base', value),
+		];
 	}
 	if (url.protocol !== 'http:' && url.protocol !== 'https:') {
 		return [issue(loc, 'url_scheme', "URL scheme should be 'http' or 'https'", value)];
@@ -109,9 +149,12 @@ const imageUrl: Check = (value, loc) => {
 };
 
 const imageUrlList: Check = (value, loc) => {
-	if (!Array.isArray(value)) return [issue(loc, 'list_type', 'Input should be a valid list', value)];
+	if (!Array.isArray(value))
+		return [issue(loc, 'list_type', 'Input should be a valid list', value)];
 	if (value.length === 0) {
-		return [issue(loc, 'too_short', 'List should have at least 1 item after validation, not 0', value)];
+		return [
+			issue(loc, 'too_short', 'List should have at least 1 item after validation, not 0', value),
+		];
 	}
 	return value.flatMap((item, i) => imageUrl(item, [...loc, i]));
 };
@@ -147,7 +190,10 @@ function fieldsFor(kind: EndpointKind): Field[] {
 }
 
 /** All validation errors for `input` on an endpoint of this kind; empty when the input is valid. Unknown fields are ignored. */
-export function validateKontextInput(kind: EndpointKind, input: Record<string, unknown>): ValidationIssue[] {
+export function validateKontextInput(
+	kind: EndpointKind,
+	input: Record<string, unknown>,
+): ValidationIssue[] {
 	const issues: ValidationIssue[] = [];
 	for (const field of fieldsFor(kind)) {
 		const loc = ['body', field.name];

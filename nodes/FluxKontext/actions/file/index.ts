@@ -16,7 +16,7 @@ export const description: INodeProperties[] = [
 				name: 'Upload',
 				value: 'upload',
 				action: 'Upload an image to fal storage',
-				description: 'Upload an image from a binary field to fal\'s storage and output its URL',
+				description: "Upload an image from a binary field to fal's storage and output its URL",
 			},
 		],
 		default: 'upload',

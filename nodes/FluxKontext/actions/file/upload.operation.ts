@@ -27,25 +27,35 @@ export const description: INodeProperties[] = [
 			name: 'keepBinary',
 			type: 'boolean',
 			default: true,
-			description: 'Whether to pass the input item\'s binary data on to the output. Off: output only the URL and its details (lighter, e.g. for an AI agent).',
+			description:
+				"Whether to pass the input item's binary data on to the output. Off: output only the URL and its details (lighter, e.g. for an AI agent).",
 		},
 		maxConcurrencyOption,
 	]),
 ];
 
 /** Uploads the item's image to the storage host: `{ file_url, content_type, file_name, file_size }`. */
-export async function execute(execution: Execution, itemIndex: number): Promise<INodeExecutionData> {
+export async function execute(
+	execution: Execution,
+	itemIndex: number,
+): Promise<INodeExecutionData> {
 	const { ctx, client } = execution;
 	const check: InputChecker = new InputChecker(ctx.getNode(), itemIndex);
 	const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const keepBinary = options.keepBinary === undefined ? true : check.boolean('Keep Binary', options.keepBinary);
+	const keepBinary =
+		options.keepBinary === undefined ? true : check.boolean('Keep Binary', options.keepBinary);
 	const name = ctx.getNodeParameter('binaryPropertyName', itemIndex, 'data') as unknown;
-	if (typeof name !== 'string' || !name.trim()) check.fail('Input Binary Field', 'is empty', 'Give the name of the binary field holding the image, e.g. data');
+	if (typeof name !== 'string' || !name.trim())
+		check.fail(
+			'Input Binary Field',
+			'is empty',
+			'Give the name of the binary field holding the image, e.g. data',
+		);
 	if (client.storageUrl === undefined) {
 		check.fail(
 			'Upload',
 			'the credential has no storage to upload to',
-			'Uploads go to fal\'s storage with fal\'s own Base URL (https://queue.fal.run); a gateway needs its storage URL in the credential\'s Storage URL field',
+			"Uploads go to fal's storage with fal's own Base URL (https://queue.fal.run); a gateway needs its storage URL in the credential's Storage URL field",
 		);
 	}
 	const image = await readBinaryImage(ctx, check, name.trim());
@@ -57,7 +67,12 @@ export async function execute(execution: Execution, itemIndex: number): Promise<
 	}
 	const binary = keepBinary ? ctx.getInputData()[itemIndex]?.binary : undefined;
 	return {
-		json: { file_url: fileUrl, content_type: image.mimeType, file_name: image.fileName, file_size: image.size },
+		json: {
+			file_url: fileUrl,
+			content_type: image.mimeType,
+			file_name: image.fileName,
+			file_size: image.size,
+		},
 		...(binary ? { binary } : {}),
 	};
 }

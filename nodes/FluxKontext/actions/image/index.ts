@@ -14,8 +14,18 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		displayOptions: { show: { resource: ['image'] } },
 		options: [
-			{ name: 'Edit', value: 'edit', action: 'Edit an image', description: 'Change an image as a prompt describes (FLUX.1 Kontext image editing)' },
-			{ name: 'Text to Image', value: 'textToImage', action: 'Create an image from text', description: 'Create a new image from a prompt' },
+			{
+				name: 'Edit',
+				value: 'edit',
+				action: 'Edit an image',
+				description: 'Change an image as a prompt describes (FLUX.1 Kontext image editing)',
+			},
+			{
+				name: 'Text to Image',
+				value: 'textToImage',
+				action: 'Create an image from text',
+				description: 'Create a new image from a prompt',
+			},
 		],
 		default: 'edit',
 	},

@@ -7,7 +7,10 @@ import { runImageJob } from './common';
 /** Text to Image needs no fields beyond the shared ones (model, prompt, waiting, options). */
 export const description: INodeProperties[] = [];
 
-export async function execute(execution: Execution, itemIndex: number): Promise<INodeExecutionData> {
+export async function execute(
+	execution: Execution,
+	itemIndex: number,
+): Promise<INodeExecutionData> {
 	return await runImageJob(execution, itemIndex, async (_ctx, _check, model) => ({
 		endpoint: endpointFor(model, 'textToImage'),
 		input: {},

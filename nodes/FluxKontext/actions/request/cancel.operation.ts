@@ -7,7 +7,10 @@ import { requestCancel } from '../../job/lifecycle';
 import { requestOf } from './common';
 
 /** request_id and fal's answer: CANCELLATION_REQUESTED, ALREADY_COMPLETED or NOT_FOUND (answers, not errors). */
-export async function execute(execution: Execution, itemIndex: number): Promise<INodeExecutionData> {
+export async function execute(
+	execution: Execution,
+	itemIndex: number,
+): Promise<INodeExecutionData> {
 	const { handle } = requestOf(execution.ctx, itemIndex, execution.client.baseUrl);
 	try {
 		const status = await requestCancel(execution, handle, itemIndex, execution.interrupt);

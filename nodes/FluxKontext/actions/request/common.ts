@@ -3,7 +3,14 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { parseRequestId, urlsForRequest } from '../../fal/urls';
 import type { JobHandle } from '../../job/handle';
 import { InputChecker } from '../../helpers/validation';
-import { binaryPropertyOutputOption, downloadImagesOption, maxConcurrencyOption, onTimeoutOption, optionsCollection, timeoutOption } from '../shared';
+import {
+	binaryPropertyOutputOption,
+	downloadImagesOption,
+	maxConcurrencyOption,
+	onTimeoutOption,
+	optionsCollection,
+	timeoutOption,
+} from '../shared';
 
 const show = { resource: ['request'] };
 const onGetResult = { show: { '/operation': ['getResult'] } };
@@ -16,7 +23,8 @@ export const requestIdProperty: INodeProperties = {
 	displayOptions: { show },
 	default: '={{ $json.request_id }}',
 	placeholder: 'e.g. acf05732-7cb3-445b-9f39-fdaeccb1d730',
-	description: 'The request_id of a job (the output of Edit or Text to Image with Wait for Completion off). A status or result URL of the job works too.',
+	description:
+		'The request_id of a job (the output of Edit or Text to Image with Wait for Completion off). A status or result URL of the job works too.',
 };
 
 export const waitForResultProperty: INodeProperties = {
@@ -41,7 +49,11 @@ export const requestOptionsProperty: INodeProperties = optionsCollection(show, [
  * The item's request id, checked, as a handle with the job's URLs on the credential's base URL (fal's app
  * path: a Kontext job's status, result and cancel URLs never carry the endpoint's sub-path).
  */
-export function requestOf(ctx: IExecuteFunctions, itemIndex: number, baseUrl: string): { handle: JobHandle; check: InputChecker } {
+export function requestOf(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	baseUrl: string,
+): { handle: JobHandle; check: InputChecker } {
 	const check: InputChecker = new InputChecker(ctx.getNode(), itemIndex);
 	const value = ctx.getNodeParameter('requestId', itemIndex, '') as unknown;
 	const requestId = parseRequestId(value);
@@ -52,7 +64,19 @@ export function requestOf(ctx: IExecuteFunctions, itemIndex: number, baseUrl: st
 				: typeof value === 'string'
 					? `"${value.slice(0, 60)}" is not a fal request ID`
 					: 'is not text';
-		check.fail('Request ID', shown, 'Use the request_id output by Edit or Text to Image (a UUID such as acf05732-7cb3-445b-9f39-fdaeccb1d730)');
+		check.fail(
+			'Request ID',
+			shown,
+			'Use the request_id output by Edit or Text to Image (a UUID such as acf05732-7cb3-445b-9f39-fdaeccb1d730)',
+		);
 	}
-	return { check, handle: { request_id: requestId, status: 'UNKNOWN', ...urlsForRequest(baseUrl, requestId), queue_position: null } };
+	return {
+		check,
+		handle: {
+			request_id: requestId,
+			status: 'UNKNOWN',
+			...urlsForRequest(baseUrl, requestId),
+			queue_position: null,
+		},
+	};
 }

@@ -15,9 +15,24 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		displayOptions: { show: { resource: ['request'] } },
 		options: [
-			{ name: 'Cancel', value: 'cancel', action: 'Cancel a request', description: 'Cancel a queued job (a running one may still complete)' },
-			{ name: 'Get Result', value: 'getResult', action: 'Get the result of a request', description: 'Fetch a job\'s result and images, waiting for it to finish' },
-			{ name: 'Get Status', value: 'getStatus', action: 'Get the status of a request', description: 'IN_QUEUE, IN_PROGRESS or COMPLETED, with queue position and logs' },
+			{
+				name: 'Cancel',
+				value: 'cancel',
+				action: 'Cancel a request',
+				description: 'Cancel a queued job (a running one may still complete)',
+			},
+			{
+				name: 'Get Result',
+				value: 'getResult',
+				action: 'Get the result of a request',
+				description: "Fetch a job's result and images, waiting for it to finish",
+			},
+			{
+				name: 'Get Status',
+				value: 'getStatus',
+				action: 'Get the status of a request',
+				description: 'IN_QUEUE, IN_PROGRESS or COMPLETED, with queue position and logs',
+			},
 		],
 		default: 'getStatus',
 	},
