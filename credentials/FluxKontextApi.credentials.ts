@@ -10,8 +10,9 @@ import { DEFAULT_BASE_URL, FAL_APP } from '../nodes/FluxKontext/fal/constants';
 import { isFalHost, maskedUrl, readCredential } from '../nodes/FluxKontext/fal/urls';
 
 /**
- * fal's own hosts (fal.run, fal.ai and their subdomains) expect `Key <token>`; gateways `Bearer <token>`.
- * Refuses a Base URL the node could not use (user:password, query, fragment), so that nothing is ever sent to it.
+ * fal's own hosts (fal.run, fal.ai and their subdomains) expect `Key <token>`; gateways `Bearer
+ * <token>`. Refuses a Base URL the node could not use (user:password, query, fragment), so that
+ * nothing is ever sent to it.
  */
 function authorizationFor(credentials: ICredentialDataDecryptedObject): string {
 	const scheme = credentials.authScheme || 'auto';
@@ -103,8 +104,8 @@ export class FluxKontextApi implements ICredentialType {
 	];
 
 	/**
-	 * A function rather than a `={{ }}` expression: n8n evaluates an expression for every request, which cost
-	 * about a millisecond of CPU per request here; the rule is the same.
+	 * A function rather than a `={{ }}` expression: n8n evaluates an expression for every request,
+	 * which cost about a millisecond of CPU per request here; the rule is the same.
 	 */
 	async authenticate(
 		credentials: ICredentialDataDecryptedObject,
@@ -117,9 +118,9 @@ export class FluxKontextApi implements ICredentialType {
 	}
 
 	/**
-	 * Asks for the status of a request that cannot exist. No job is started, nothing is billed. A rejected
-	 * token gets 401 (403 for a locked account); an accepted one gets an answer about the request (404), which
-	 * counts as success here: only 401 and 403 are errors.
+	 * Asks for the status of a request that cannot exist. No job is started, nothing is billed. A
+	 * rejected token gets 401 (403 for a locked account); an accepted one gets an answer about the
+	 * request (404), which counts as success here: only 401 and 403 are errors.
 	 */
 	test: ICredentialTestRequest = {
 		request: {

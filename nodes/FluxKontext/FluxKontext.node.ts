@@ -41,7 +41,10 @@ const properties: INodeProperties[] = [
 	...file.description,
 ];
 
-/** The canvas subtitle: the chosen operation's display name ("Text to Image"), read off the operation lists. */
+/**
+ * The canvas subtitle: the chosen operation's display name ("Text to Image"), read off the
+ * operation lists.
+ */
 function operationSubtitle(): string {
 	const names: Record<string, string> = {};
 	for (const property of properties.filter((p) => p.name === 'operation')) {
@@ -52,8 +55,9 @@ function operationSubtitle(): string {
 }
 
 /**
- * FLUX.1 Kontext on fal.ai's queue: the description assembles each resource's fields (actions/<resource>/),
- * execution goes through the router (actions/router.ts), HTTP through the transport (transport/).
+ * FLUX.1 Kontext on fal.ai's queue: the description assembles each resource's fields
+ * (actions/<resource>/), execution goes through the router (actions/router.ts), HTTP through the
+ * transport (transport/).
  */
 export class FluxKontext implements INodeType {
 	description: INodeTypeDescription = {

@@ -25,11 +25,11 @@ const operations: Record<string, Record<string, Operation>> = {
 };
 
 /**
- * Runs the chosen operation for every input item, several at a time, and returns one output item per input
- * item, in input order, each paired with its input. With Continue On Fail a failed item outputs its error
- * (and its job's request_id and URLs when one was submitted); without it, the first failure halts the other
- * items (nothing more is submitted, jobs under way are cancelled) and the node fails with that item's error,
- * accounting for every job the execution submitted.
+ * Runs the chosen operation for every input item, several at a time, and returns one output item
+ * per input item, in input order, each paired with its input. With Continue On Fail a failed item
+ * outputs its error (and its job's request_id and URLs when one was submitted); without it, the
+ * first failure halts the other items (nothing more is submitted, jobs under way are cancelled) and
+ * the node fails with that item's error, accounting for every job the execution submitted.
  */
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
@@ -70,7 +70,10 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	return [outputs.filter((item): item is INodeExecutionData => item !== undefined)];
 }
 
-/** The json of a failed item under Continue On Fail: a readable message, and the job it concerns, with the URLs the node used. */
+/**
+ * The json of a failed item under Continue On Fail: a readable message, and the job it concerns,
+ * with the URLs the node used.
+ */
 function failureJson(execution: Execution, error: unknown): IDataObject {
 	const message = error instanceof Error ? error.message : String(error);
 	const description = (error as { description?: unknown }).description;

@@ -70,7 +70,10 @@ export const onTimeoutOption: INodeProperties = {
 	description: 'What to do when the job has not finished within the timeout',
 };
 
-/** The `options` collection of a resource or operation, with its fields (sorted by display name, as n8n's editor expects). */
+/**
+ * The `options` collection of a resource or operation, with its fields (sorted by display name, as
+ * n8n's editor expects).
+ */
 export function optionsCollection(
 	show: NonNullable<IDisplayOptions['show']>,
 	options: INodeProperties[],

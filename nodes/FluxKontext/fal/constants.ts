@@ -1,11 +1,19 @@
-/** Facts about fal's FLUX.1 Kontext models that the node's fields, validation and requests share. */
+/**
+ * Facts about fal's FLUX.1 Kontext models that the node's fields, validation and requests share.
+ */
 
-/** fal app id of every Kontext endpoint: status, result and cancel URLs use only this, never the sub-path. */
+/**
+ * fal app id of every Kontext endpoint: status, result and cancel URLs use only this, never the
+ * sub-path.
+ */
 export const FAL_APP = 'fal-ai/flux-pro';
 
 export const DEFAULT_BASE_URL = 'https://queue.fal.run';
 
-/** fal's Platform API (prices), used when the Base URL is fal's own host and the credential names no other. */
+/**
+ * fal's Platform API (prices), used when the Base URL is fal's own host and the credential names no
+ * other.
+ */
 export const DEFAULT_PLATFORM_URL = 'https://api.fal.ai';
 
 export type Model = 'pro' | 'max';
@@ -53,11 +61,13 @@ export const LIMITS = {
 	seed: { min: 0, max: Number.MAX_SAFE_INTEGER, random: -1 },
 	maxConcurrency: { min: 1, max: 50, default: 10 },
 	/**
-	 * Seconds to wait for a job, by default. Kontext jobs take seconds; queues can take minutes. At most 24 days:
-	 * timers hold 2^31 - 1 ms (24.8 days); a longer one would fire at once.
+	 * Seconds to wait for a job, by default. Kontext jobs take seconds; queues can take minutes. At
+	 * most 24 days: timers hold 2^31 - 1 ms (24.8 days); a longer one would fire at once.
 	 */
 	timeout: { min: 1, max: 2_073_600, default: 600 },
-	/** fal's multi endpoints take several images; fal documents no upper bound, so we keep a sane one. */
+	/**
+	 * fal's multi endpoints take several images; fal documents no upper bound, so we keep a sane one.
+	 */
 	images: { max: 10 },
 } as const;
 
@@ -80,7 +90,10 @@ export const CREDENTIAL_NAME = 'fluxKontextApi';
 
 /** fal's optional request headers ("Platform Headers"), by what they do. */
 export const FAL_HEADERS = {
-	/** Seconds within which the job must start; past it fal answers 504 with the type header below, unbilled. */
+	/**
+	 * Seconds within which the job must start; past it fal answers 504 with the type header below,
+	 * unbilled.
+	 */
 	startTimeout: 'X-Fal-Request-Timeout',
 	startTimeoutType: 'X-Fal-Request-Timeout-Type',
 	storeIo: 'X-Fal-Store-IO',

@@ -34,12 +34,16 @@ const OPERATION_WORDS: Record<Operation, string> = {
 	upload: 'a storage upload',
 };
 
-/** Socket failures that prove a request never reached the server: after a submit, nothing can have been queued. */
+/**
+ * Socket failures that prove a request never reached the server: after a submit, nothing can have
+ * been queued.
+ */
 export const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**
- * What to tell the user after a submit whose outcome is unknown (5xx, reset, timeout, a 2xx that is not a job
- * handle): fal may have queued, and will bill, the job. Running the item again blindly may pay twice.
+ * What to tell the user after a submit whose outcome is unknown (5xx, reset, timeout, a 2xx that is
+ * not a job handle): fal may have queued, and will bill, the job. Running the item again blindly
+ * may pay twice.
  */
 function mayHaveQueued(requestId: string | undefined): string {
 	const check = requestId
@@ -49,8 +53,8 @@ function mayHaveQueued(requestId: string | undefined): string {
 }
 
 /**
- * Turns a fal answer that is not a success into a NodeApiError in fal's own words, with what to do about it.
- * `secrets` are scrubbed from everything the user could see.
+ * Turns a fal answer that is not a success into a NodeApiError in fal's own words, with what to do
+ * about it. `secrets` are scrubbed from everything the user could see.
  */
 export function falApiError(
 	node: INode,
@@ -179,8 +183,8 @@ export interface ImageProblem {
 }
 
 /**
- * One image of a finished job could not be downloaded or read. The job itself succeeded and is billed: the
- * message says so, so that nobody submits (and pays for) the job again to get a file.
+ * One image of a finished job could not be downloaded or read. The job itself succeeded and is
+ * billed: the message says so, so that nobody submits (and pays for) the job again to get a file.
  */
 export function imageError(
 	node: INode,
@@ -211,8 +215,9 @@ export function imageError(
 }
 
 /**
- * A finished job whose result holds no images: an error of the item, not a silent success. The job may have
- * been billed, and a downstream node expecting the image would fail later with a less useful message.
+ * A finished job whose result holds no images: an error of the item, not a silent success. The job
+ * may have been billed, and a downstream node expecting the image would fail later with a less
+ * useful message.
  */
 export function noImagesError(
 	node: INode,
@@ -241,7 +246,10 @@ export function noImagesError(
 	return tagRequest(error, context.requestId);
 }
 
-/** Socket failures in words: n8n replaces any error message that contains the raw code with a generic one. */
+/**
+ * Socket failures in words: n8n replaces any error message that contains the raw code with a
+ * generic one.
+ */
 const SOCKET_FAILURES: Record<string, string> = {
 	ECONNREFUSED: 'connection refused',
 	ECONNRESET: 'connection reset',
@@ -252,7 +260,10 @@ const SOCKET_FAILURES: Record<string, string> = {
 	EAI_AGAIN: 'name lookup failed',
 };
 
-/** A failure below HTTP (connection refused, reset, DNS): scrubbed, with the socket code in the description. */
+/**
+ * A failure below HTTP (connection refused, reset, DNS): scrubbed, with the socket code in the
+ * description.
+ */
 export function transportError(
 	node: INode,
 	error: unknown,
@@ -316,17 +327,26 @@ export function failureWords(error: unknown): string {
 	);
 }
 
-/** Whether an error is a submit's that may have queued a paid job (a 5xx, a reset, a stall, an answer without a handle). */
+/**
+ * Whether an error is a submit's that may have queued a paid job (a 5xx, a reset, a stall, an
+ * answer without a handle).
+ */
 export function mayHaveQueuedJob(error: unknown): boolean {
 	return (error as { mayHaveQueued?: unknown } | undefined)?.mayHaveQueued === true;
 }
 
-/** Whether an error is a job's own failure at fal (its stored 5xx with an error type, or fal's start deadline): not billed. */
+/**
+ * Whether an error is a job's own failure at fal (its stored 5xx with an error type, or fal's start
+ * deadline): not billed.
+ */
 export function jobFailedAtFal(error: unknown): boolean {
 	return (error as { jobFailed?: unknown } | undefined)?.jobFailed === true;
 }
 
-/** The request id an error belongs to, so that Continue On Fail can output it: no submitted job goes unseen. */
+/**
+ * The request id an error belongs to, so that Continue On Fail can output it: no submitted job goes
+ * unseen.
+ */
 export function requestIdOf(error: unknown): string | undefined {
 	const id = (error as { requestId?: unknown } | undefined)?.requestId;
 	return typeof id === 'string' ? id : undefined;
@@ -349,7 +369,10 @@ export function redact(text: string, secrets: string[]): string {
 	return out;
 }
 
-/** A JSON value with every secret replaced, however deep it sits (error payloads are stored with executions). */
+/**
+ * A JSON value with every secret replaced, however deep it sits (error payloads are stored with
+ * executions).
+ */
 export function redactDeep(value: IDataObject, secrets: string[]): JsonObject {
 	return JSON.parse(
 		redact(
@@ -387,7 +410,10 @@ export function validationProblems(body: unknown): string[] {
 	});
 }
 
-/** fal's error type of an answer (`error_type` in the body, or the `X-Fal-Error-Type` header): set when the job itself failed. */
+/**
+ * fal's error type of an answer (`error_type` in the body, or the `X-Fal-Error-Type` header): set
+ * when the job itself failed.
+ */
 export function errorTypeOf(answer: {
 	body?: unknown;
 	headers?: Record<string, unknown>;
@@ -396,7 +422,10 @@ export function errorTypeOf(answer: {
 	return typeof fromBody === 'string' ? fromBody : headerValue(answer.headers, 'x-fal-error-type');
 }
 
-/** fal's 504 for a job whose own start deadline (the Start Timeout option) passed before it ran: never billed. */
+/**
+ * fal's 504 for a job whose own start deadline (the Start Timeout option) passed before it ran:
+ * never billed.
+ */
 function isStartTimeout(answer: FalAnswer): boolean {
 	return (
 		answer.statusCode === 504 &&
@@ -417,8 +446,9 @@ export function headerValue(
 }
 
 /**
- * A body as short plain text: an HTML page (a proxy's "502 Bad Gateway") becomes its title, or its text without
- * markup (an XML error, as storage CDNs send, too); any text is cut to `max` characters with whitespace collapsed.
+ * A body as short plain text: an HTML page (a proxy's "502 Bad Gateway") becomes its title, or its
+ * text without markup (an XML error, as storage CDNs send, too); any text is cut to `max`
+ * characters with whitespace collapsed.
  */
 export function plainText(body: string, max = 300): string {
 	let text = body;
@@ -439,7 +469,10 @@ export function plainText(body: string, max = 300): string {
 	return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
-/** The gist of a body read whole, when it is text (JSON, HTML, XML, plain): fal's `detail`, a page's title, the text. */
+/**
+ * The gist of a body read whole, when it is text (JSON, HTML, XML, plain): fal's `detail`, a page's
+ * title, the text.
+ */
 export function bodyGist(bytes: Buffer, contentType: string | undefined): string | undefined {
 	if (!/json|text|html|xml/i.test(contentType ?? '')) return undefined;
 	const text = bytes.toString('utf8');

@@ -8,7 +8,10 @@ import { NodeApiError } from 'n8n-workflow';
 import type { FalAnswer } from './errors';
 import { detailText, errorCode, redact, redactDeep, safeHost } from './errors';
 
-/** fal's REST host, which serves the storage API (same `Key` token as the queue); the Storage URL when empty and the Base URL is fal's (serviceUrlFor). */
+/**
+ * fal's REST host, which serves the storage API (same `Key` token as the queue); the Storage URL
+ * when empty and the Base URL is fal's (serviceUrlFor).
+ */
 export const FAL_STORAGE_URL = 'https://rest.fal.ai';
 
 /** fal-js asks for this storage type on every initiate. */
@@ -20,8 +23,9 @@ export const MULTIPART_THRESHOLD_BYTES = 90 * 1024 * 1024;
 export const PART_BYTES = 10 * 1024 * 1024;
 
 /**
- * The largest image sent inline as a data URL. A fal maintainer wrote that data URLs fail above about 10 MB
- * (github fal-ai/fal PR #178; "someone reported 3MB"); the base64 text is a third larger.
+ * The largest image sent inline as a data URL. A fal maintainer wrote that data URLs fail above
+ * about 10 MB (github fal-ai/fal PR #178; "someone reported 3MB"); the base64 text is a third
+ * larger.
  */
 export const INLINE_LIMIT_BYTES = 10 * 1024 * 1024;
 
@@ -36,8 +40,8 @@ const STEP_TEXT: Record<UploadStep, string> = {
 };
 
 /**
- * An upload that failed: which file, which step, which host, what it answered (or the socket failure), and
- * that no job was submitted.
+ * An upload that failed: which file, which step, which host, what it answered (or the socket
+ * failure), and that no job was submitted.
  */
 export function uploadError(
 	node: INode,
@@ -93,7 +97,8 @@ export function uploadError(
 		payload = { stopped: true };
 		hint = 'The upload was abandoned.';
 	} else {
-		// Socket failures arrive already worded by the transport ("Could not reach host: connection refused").
+		// Socket failures arrive already worded by the transport ("Could not reach host: connection
+		// refused").
 		const reason = failure.error instanceof Error ? failure.error.message : String(failure.error);
 		what = reason;
 		payload = redactDeep(

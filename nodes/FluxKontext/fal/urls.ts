@@ -12,7 +12,10 @@ export function parseHttpUrl(value: string, base?: string): URL | undefined {
 	}
 }
 
-/** The credential as the node and the credential's own `authenticate` read it: in one place, the same way. */
+/**
+ * The credential as the node and the credential's own `authenticate` read it: in one place, the
+ * same way.
+ */
 export interface FalCredential {
 	/** Trimmed once here: a pasted token often carries a trailing newline or spaces. */
 	token: string;
@@ -32,9 +35,9 @@ export function readCredential(data: ICredentialDataDecryptedObject): FalCredent
 }
 
 /**
- * Why a Base URL cannot be used: not http(s); a user name or password (it would be sent as Basic auth instead
- * of the token, and echoed into every URL the node outputs); a query string or a fragment (every URL built on
- * it would be broken).
+ * Why a Base URL cannot be used: not http(s); a user name or password (it would be sent as Basic
+ * auth instead of the token, and echoed into every URL the node outputs); a query string or a
+ * fragment (every URL built on it would be broken).
  */
 export function baseUrlProblem(value: string): string | undefined {
 	const url = parseHttpUrl(value);
@@ -46,14 +49,20 @@ export function baseUrlProblem(value: string): string | undefined {
 	return undefined;
 }
 
-/** A Base URL fit to show in a message: a password, a query or a fragment (where keys get pasted) shown as ***. */
+/**
+ * A Base URL fit to show in a message: a password, a query or a fragment (where keys get pasted)
+ * shown as ***.
+ */
 export function maskedUrl(value: string): string {
 	return value
 		.replace(/^([a-z]+:\/\/[^/:@]*):[^/@]*@/i, '$1:***@')
 		.replace(/([?#])[^#]*/g, '$1***');
 }
 
-/** The configured base URL without trailing slashes (a gateway may mount fal's paths under a prefix). */
+/**
+ * The configured base URL without trailing slashes (a gateway may mount fal's paths under a
+ * prefix).
+ */
 export function normalizeBaseUrl(baseUrl: string): string {
 	return baseUrl.trim().replace(/\/+$/, '');
 }
@@ -65,10 +74,10 @@ export function isFalHost(url: string): boolean {
 }
 
 /**
- * Where one of fal's other services is reached, from a credential field: the field's URL when set; empty means
- * fal's own service (`falDefault`) when the Base URL is fal's own host, and none for a gateway, whose token must
- * never reach fal's hosts. Undefined when no such service applies; a set field that is not an http(s) URL is
- * returned as is, for the caller to refuse.
+ * Where one of fal's other services is reached, from a credential field: the field's URL when set;
+ * empty means fal's own service (`falDefault`) when the Base URL is fal's own host, and none for a
+ * gateway, whose token must never reach fal's hosts. Undefined when no such service applies; a set
+ * field that is not an http(s) URL is returned as is, for the caller to refuse.
  */
 export function serviceUrlFor(
 	configured: unknown,
@@ -87,9 +96,9 @@ export function sameOrigin(a: string, b: string): boolean {
 }
 
 /**
- * Moves a URL that fal (or a gateway passing fal's answer through) handed back onto the configured base URL.
- * Gateways return `https://queue.fal.run/...` and expect the client to call their own host instead; the token
- * must never follow the URL a response names to another host.
+ * Moves a URL that fal (or a gateway passing fal's answer through) handed back onto the configured
+ * base URL. Gateways return `https://queue.fal.run/...` and expect the client to call their own
+ * host instead; the token must never follow the URL a response names to another host.
  */
 export function rebase(url: string, baseUrl: string): string {
 	const base = normalizeBaseUrl(baseUrl);
@@ -111,7 +120,10 @@ export interface JobUrls {
 	cancel_url: string;
 }
 
-/** The three URLs of a request, built from its id (used when no submit answer is at hand: the Request resource). */
+/**
+ * The three URLs of a request, built from its id (used when no submit answer is at hand: the
+ * Request resource).
+ */
 export function urlsForRequest(baseUrl: string, requestId: string): JobUrls {
 	const response = `${normalizeBaseUrl(baseUrl)}/${FAL_APP}/requests/${encodeURIComponent(requestId)}`;
 	return {
@@ -121,7 +133,10 @@ export function urlsForRequest(baseUrl: string, requestId: string): JobUrls {
 	};
 }
 
-/** The URLs of a submitted job: fal's own, rebased onto the base URL; built from the id where one is missing. */
+/**
+ * The URLs of a submitted job: fal's own, rebased onto the base URL; built from the id where one is
+ * missing.
+ */
 export function urlsFromSubmit(
 	baseUrl: string,
 	requestId: string,
@@ -143,7 +158,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A request id as fal issues them (a UUID), or extracted from one of its queue URLs
- * (`.../requests/{id}[/status]`), so that a pasted status URL works too. Undefined when it is neither.
+ * (`.../requests/{id}[/status]`), so that a pasted status URL works too. Undefined when it is
+ * neither.
  */
 export function parseRequestId(value: unknown): string | undefined {
 	if (typeof value !== 'string') return undefined;

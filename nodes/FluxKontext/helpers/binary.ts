@@ -18,8 +18,9 @@ export function binaryKey(prefix: string, index: number): string {
 export type BinaryStream = Awaited<ReturnType<IExecuteFunctions['helpers']['getBinaryStream']>>;
 
 /**
- * An input image, checked by its bytes, with its size known and its bytes readable without another copy:
- * what an upload streams to fal's storage, or (small images only) what goes inline as a data URL.
+ * An input image, checked by its bytes, with its size known and its bytes readable without another
+ * copy: what an upload streams to fal's storage, or (small images only) what goes inline as a data
+ * URL.
  */
 export interface InputImage {
 	/** How messages name it: `"photo" (photo.png)` or `Image URL 2`. */
@@ -28,19 +29,25 @@ export interface InputImage {
 	/** The type its bytes show, whatever the binary's MIME type claimed. */
 	mimeType: string;
 	size: number;
-	/** The bytes for one send: a stream from n8n's binary store (a new one per call), or the buffer in memory. */
+	/**
+	 * The bytes for one send: a stream from n8n's binary store (a new one per call), or the buffer in
+	 * memory.
+	 */
 	content(): Promise<Buffer | BinaryStream>;
 	/** The bytes as one buffer: only for inline data URLs, which are small. */
 	buffer(): Promise<Buffer>;
-	/** Closes what was opened to check the bytes, when they are not sent after all (a refusal, a failed upload). */
+	/**
+	 * Closes what was opened to check the bytes, when they are not sent after all (a refusal, a
+	 * failed upload).
+	 */
 	close(): void;
 }
 
 /**
- * Reads the binary property of the input item as an image. Refuses a missing property, an empty file and
- * anything whose first bytes are not a JPEG, PNG, WebP, GIF or AVIF, whatever its MIME type says, before any
- * request. Binary data stored by id (n8n's filesystem, database or S3 modes) is streamed from the store: only
- * its first chunk is read here, and kept for the upload.
+ * Reads the binary property of the input item as an image. Refuses a missing property, an empty
+ * file and anything whose first bytes are not a JPEG, PNG, WebP, GIF or AVIF, whatever its MIME
+ * type says, before any request. Binary data stored by id (n8n's filesystem, database or S3 modes)
+ * is streamed from the store: only its first chunk is read here, and kept for the upload.
  */
 export async function readBinaryImage(
 	ctx: IExecuteFunctions,
@@ -108,7 +115,10 @@ export async function readBinaryImage(
 	return { label, fileName, mimeType, size, content, buffer, close };
 }
 
-/** An image given as a data URL (typed into Image URL), decoded, for an upload. The checker has vetted its form. */
+/**
+ * An image given as a data URL (typed into Image URL), decoded, for an upload. The checker has
+ * vetted its form.
+ */
 export function dataUrlImage(check: InputChecker, dataUrl: string, field: string): InputImage {
 	const bytes = decodeDataUri(dataUrl)?.data ?? Buffer.alloc(0);
 	const mimeType = sniffImageType(bytes);
@@ -142,7 +152,10 @@ export async function toDataUrl(image: InputImage): Promise<string> {
 	return `data:${image.mimeType};base64,${(await image.buffer()).toString('base64')}`;
 }
 
-/** The first chunk of a stream, put back so that the stream still yields every byte; empty for an empty stream. */
+/**
+ * The first chunk of a stream, put back so that the stream still yields every byte; empty for an
+ * empty stream.
+ */
 async function peek(stream: BinaryStream): Promise<Buffer> {
 	return await new Promise((resolve, reject) => {
 		const cleanup = () => {
@@ -199,8 +212,9 @@ export function decodeDataUri(uri: string): { mimeType: string; data: Buffer } |
 }
 
 /**
- * The images of a finished job's result. A result without any (an empty list, no list) fails the item: the job
- * may have been billed, and a silent success would leave downstream nodes without the image they expect.
+ * The images of a finished job's result. A result without any (an empty list, no list) fails the
+ * item: the job may have been billed, and a silent success would leave downstream nodes without the
+ * image they expect.
  */
 export function resultImages(
 	client: FalClient,
@@ -213,11 +227,11 @@ export function resultImages(
 }
 
 /**
- * Downloads (or decodes) the images of a result, all at once, and stores each as n8n binary data under
- * `data`, `data_1`, ... Each download is read whole (under an idle deadline, and ended at once by the item's
- * signal) before it goes to n8n's binary data store. The bytes decide the MIME type: an image whose bytes are
- * not one (an HTML error page served with 200) is a failed download of that image, never a file stored as
- * image/jpeg.
+ * Downloads (or decodes) the images of a result, all at once, and stores each as n8n binary data
+ * under `data`, `data_1`, ... Each download is read whole (under an idle deadline, and ended at
+ * once by the item's signal) before it goes to n8n's binary data store. The bytes decide the MIME
+ * type: an image whose bytes are not one (an HTML error page served with 200) is a failed download
+ * of that image, never a file stored as image/jpeg.
  */
 export async function imagesToBinary(
 	ctx: IExecuteFunctions,
@@ -253,7 +267,8 @@ export async function imagesToBinary(
 		} else if (!parseHttpUrl(url) || !/^https?:\/\//i.test(url)) {
 			throw fail(`has a URL that is not an absolute http(s) URL: "${shorten(url)}"`);
 		} else {
-			// An interruption (Stop, halt, Timeout) passes through in its own words; any other failure is this image's.
+			// An interruption (Stop, halt, Timeout) passes through in its own words; any other failure is
+			// this image's.
 			const answer = await client.download(url, options).catch((error: unknown) => {
 				throw options.signal?.aborted ? error : fail(failureWords(error), { url });
 			});

@@ -2,10 +2,11 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError, sleep } from 'n8n-workflow';
 
 /**
- * The oldest n8n this node runs correctly on, and why (the README's "Supported n8n versions" says the same):
- * n8n-workflow's `sleep(ms, signal)` honours an abort signal only from 2.34.0 (before, Stop and timeouts
- * could not interrupt a wait); the credential test's `ignoreHttpStatusErrors: { ignore, except }` needs 2.9+
- * (before, a wrong key passed the test); `getExecutionCancelSignal()` is older than both.
+ * The oldest n8n this node runs correctly on, and why (the README's "Supported n8n versions" says
+ * the same): n8n-workflow's `sleep(ms, signal)` honours an abort signal only from 2.34.0 (before,
+ * Stop and timeouts could not interrupt a wait); the credential test's `ignoreHttpStatusErrors: {
+ * ignore, except }` needs 2.9+ (before, a wrong key passed the test); `getExecutionCancelSignal()`
+ * is older than both.
  */
 export const LOWEST_SUPPORTED_N8N = '2.34.0';
 
@@ -17,7 +18,8 @@ export async function missingCoreFeatures(
 	const missing: string[] = [];
 	if (typeof ctx.getExecutionCancelSignal !== 'function')
 		missing.push('the execution cancel signal');
-	// A sleep that honours its signal rejects at once on an aborted one; an older sleep ignores it and resolves.
+	// A sleep that honours its signal rejects at once on an aborted one; an older sleep ignores it
+	// and resolves.
 	const aborted = new AbortController();
 	aborted.abort();
 	if (
@@ -30,7 +32,10 @@ export async function missingCoreFeatures(
 	return missing;
 }
 
-/** Fails the execution with a clear message on an n8n core too old for the node (instead of misbehaving). */
+/**
+ * Fails the execution with a clear message on an n8n core too old for the node (instead of
+ * misbehaving).
+ */
 export async function assertSupportedCore(ctx: IExecuteFunctions): Promise<void> {
 	const missing = await missingCoreFeatures(ctx);
 	if (missing.length === 0) return;

@@ -7,9 +7,9 @@ import type { Execution } from '../job/execution';
 import { InputChecker, isSet } from './validation';
 
 /**
- * What a run will cost before it spends anything: each item's images x its endpoint's price per image, the
- * price read once per execution from fal's Platform API (or the credential's Price per Image), and the Max Cost
- * guard that refuses the whole run before any item submits.
+ * What a run will cost before it spends anything: each item's images x its endpoint's price per
+ * image, the price read once per execution from fal's Platform API (or the credential's Price per
+ * Image), and the Max Cost guard that refuses the whole run before any item submits.
  */
 
 export type PriceSource = 'fal-pricing-api' | 'credential';
@@ -28,7 +28,10 @@ interface Price {
 	source: PriceSource;
 }
 
-/** What an item will submit, as far as its price goes; undefined for an item whose own input is invalid. */
+/**
+ * What an item will submit, as far as its price goes; undefined for an item whose own input is
+ * invalid.
+ */
 interface PricedJob {
 	endpoint: string;
 	images: number;
@@ -46,7 +49,10 @@ interface Refusal {
 	description: string;
 }
 
-/** The estimates of one execution's items, and the budget verdict every item checks before it submits. */
+/**
+ * The estimates of one execution's items, and the budget verdict every item checks before it
+ * submits.
+ */
 export class ExecutionCost {
 	constructor(
 		private readonly node: INode,
@@ -71,8 +77,9 @@ export class ExecutionCost {
 }
 
 /**
- * Estimates every item of the execution before any of them runs, and decides the Max Cost guard. Makes at most
- * one request: the prices of the endpoints the items use, from fal's Platform API, when one applies.
+ * Estimates every item of the execution before any of them runs, and decides the Max Cost guard.
+ * Makes at most one request: the prices of the endpoints the items use, from fal's Platform API,
+ * when one applies.
  */
 export async function estimateExecution(
 	execution: Execution,
@@ -97,7 +104,10 @@ export async function estimateExecution(
 	return new ExecutionCost(node, estimates, budgetRefusal(ctx, jobs, estimates, why));
 }
 
-/** The endpoint and image count of an item; undefined when its input is invalid (it fails later without submitting). */
+/**
+ * The endpoint and image count of an item; undefined when its input is invalid (it fails later
+ * without submitting).
+ */
 function pricedJob(
 	ctx: IExecuteFunctions,
 	itemIndex: number,
@@ -121,8 +131,8 @@ function pricedJob(
 }
 
 /**
- * The price per image of each endpoint: fal's Platform API where it answers, else the credential's Price per
- * Image. `why` says why some endpoint has no price.
+ * The price per image of each endpoint: fal's Platform API where it answers, else the credential's
+ * Price per Image. `why` says why some endpoint has no price.
  */
 async function lookUpPrices(
 	execution: Execution,
@@ -164,7 +174,10 @@ async function lookUpPrices(
 	return { prices };
 }
 
-/** `{prices:[{endpoint_id, unit_price, unit, currency}]}` as endpoint → USD per image; other units and currencies are left out. */
+/**
+ * `{prices:[{endpoint_id, unit_price, unit, currency}]}` as endpoint → USD per image; other units
+ * and currencies are left out.
+ */
 function pricesFromAnswer(body: unknown): Array<[string, number]> {
 	const list = (body as IDataObject | undefined)?.prices;
 	if (!Array.isArray(list)) return [];
@@ -198,8 +211,9 @@ function estimateOf(job: PricedJob, price: Price): CostEstimate {
 }
 
 /**
- * The Max Cost verdict for the whole execution (read from the first item, like every node-wide setting): a
- * refusal when the estimated total exceeds it, or when some item that would submit has no estimate.
+ * The Max Cost verdict for the whole execution (read from the first item, like every node-wide
+ * setting): a refusal when the estimated total exceeds it, or when some item that would submit has
+ * no estimate.
  */
 function budgetRefusal(
 	ctx: IExecuteFunctions,

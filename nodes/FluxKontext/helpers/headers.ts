@@ -5,8 +5,8 @@ import type { InputChecker } from './validation';
 import { isSet } from './validation';
 
 /**
- * fal's optional request headers from the `options` collection, checked: only the options the user set, so that
- * an unset option leaves fal's own default in force. Sent with the submit.
+ * fal's optional request headers from the `options` collection, checked: only the options the user
+ * set, so that an unset option leaves fal's own default in force. Sent with the submit.
  */
 export function requestHeaders(check: InputChecker, options: IDataObject): Record<string, string> {
 	const headers: Record<string, string> = {};

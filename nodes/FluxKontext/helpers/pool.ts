@@ -1,7 +1,7 @@
 /**
- * Runs `task(index)` for every index in 0..count-1, at most `limit` at a time, and returns the results in index
- * order whatever order they finish in. Stops starting new tasks once `stop()` says so (a failed batch, a stopped
- * execution); tasks not started resolve to undefined.
+ * Runs `task(index)` for every index in 0..count-1, at most `limit` at a time, and returns the
+ * results in index order whatever order they finish in. Stops starting new tasks once `stop()` says
+ * so (a failed batch, a stopped execution); tasks not started resolve to undefined.
  */
 export async function mapWithConcurrency<T>(
 	count: number,

@@ -7,10 +7,11 @@ import type { CallOptions, FalClient } from '../transport';
 import type { BinaryStream, InputImage } from './binary';
 
 /**
- * Uploads an input image to the storage host as fal's own clients do, and returns its `file_url` for the job:
- * initiate with the credential, then the bytes to the pre-signed `upload_url` without it (in 10 MB parts when
- * the file is over 90 MB). The bytes stream from n8n's binary store; a multipart upload holds one part at a
- * time. Every failure is an error of the item naming the step and the host. The caller checks that storage applies.
+ * Uploads an input image to the storage host as fal's own clients do, and returns its `file_url`
+ * for the job: initiate with the credential, then the bytes to the pre-signed `upload_url` without
+ * it (in 10 MB parts when the file is over 90 MB). The bytes stream from n8n's binary store; a
+ * multipart upload holds one part at a time. Every failure is an error of the item naming the step
+ * and the host. The caller checks that storage applies.
  */
 export async function uploadImage(
 	client: FalClient,
@@ -98,7 +99,10 @@ export async function uploadImage(
 type StepContext = { step: UploadStep; url: string; part?: number };
 type Answer = Awaited<ReturnType<FalClient['sendToStorage']>>;
 
-/** Runs one step; a failure to get an answer, or an answer that is no success, becomes the item's upload error. */
+/**
+ * Runs one step; a failure to get an answer, or an answer that is no success, becomes the item's
+ * upload error.
+ */
 async function step<T extends object>(
 	client: FalClient,
 	image: InputImage,
@@ -136,7 +140,10 @@ async function send(
 	return ok;
 }
 
-/** The bytes in parts of `size` (the last may be shorter), holding at most one part (plus one chunk) at a time. */
+/**
+ * The bytes in parts of `size` (the last may be shorter), holding at most one part (plus one chunk)
+ * at a time.
+ */
 async function* partsOf(content: Buffer | BinaryStream, size: number): AsyncGenerator<Buffer> {
 	if (Buffer.isBuffer(content)) {
 		for (let offset = 0; offset < content.length; offset += size)

@@ -11,9 +11,10 @@ import {
 import { parseHttpUrl } from '../fal/urls';
 
 /**
- * Checks that every value reaching fal is one fal accepts, before any request is made (fal bills 422s).
- * Values can arrive through expressions, which bypass the editor's min/max and option lists, so every
- * field is checked here whatever the UI allows. Each error names the field, the item and the fix.
+ * Checks that every value reaching fal is one fal accepts, before any request is made (fal bills
+ * 422s). Values can arrive through expressions, which bypass the editor's min/max and option lists,
+ * so every field is checked here whatever the UI allows. Each error names the field, the item and
+ * the fix.
  */
 export class InputChecker {
 	constructor(
@@ -28,7 +29,10 @@ export class InputChecker {
 		});
 	}
 
-	/** Text; a number or boolean from an expression (`={{ 42 }}`) becomes its text. Only empty or blank is refused. */
+	/**
+	 * Text; a number or boolean from an expression (`={{ 42 }}`) becomes its text. Only empty or
+	 * blank is refused.
+	 */
 	prompt(value: unknown): string {
 		const text = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
 		if (text === undefined || text === null || (typeof text === 'string' && text.trim() === '')) {
@@ -49,8 +53,8 @@ export class InputChecker {
 	}
 
 	/**
-	 * An http(s) URL or a data URL of an accepted image type. Whitespace inside a data URL's base64 (encoders wrap
-	 * it at 76 columns) is removed; whitespace inside an http(s) URL is refused.
+	 * An http(s) URL or a data URL of an accepted image type. Whitespace inside a data URL's base64
+	 * (encoders wrap it at 76 columns) is removed; whitespace inside an http(s) URL is refused.
 	 */
 	imageUrl(value: unknown, field = 'Image URL'): string {
 		let text = typeof value === 'string' ? value.trim() : '';
@@ -148,9 +152,10 @@ export class InputChecker {
 }
 
 /**
- * The image URLs in an Image URL text: one per line, or separated by commas or spaces. A comma or space counts
- * only where a new URL (http:, https:, data:) follows, so a comma inside a URL (`w_400,h_300` in image CDN paths)
- * stays in it; a line break inside a data URL (encoders wrap base64 at 76 columns) is part of it too.
+ * The image URLs in an Image URL text: one per line, or separated by commas or spaces. A comma or
+ * space counts only where a new URL (http:, https:, data:) follows, so a comma inside a URL
+ * (`w_400,h_300` in image CDN paths) stays in it; a line break inside a data URL (encoders wrap
+ * base64 at 76 columns) is part of it too.
  */
 export function splitImageUrls(text: string): string[] {
 	return (
@@ -164,12 +169,18 @@ export function splitImageUrls(text: string): string[] {
 	);
 }
 
-/** Whether the user set an option (an added option left empty, or an expression that yields nothing, is unset). */
+/**
+ * Whether the user set an option (an added option left empty, or an expression that yields nothing,
+ * is unset).
+ */
 export function isSet(options: IDataObject, key: string): boolean {
 	return options[key] !== undefined && options[key] !== null && options[key] !== '';
 }
 
-/** The model input from the node's `options` collection: fal's field names, only the fields the user set. */
+/**
+ * The model input from the node's `options` collection: fal's field names, only the fields the user
+ * set.
+ */
 export function modelOptions(check: InputChecker, options: IDataObject): IDataObject {
 	const input: IDataObject = {};
 	const set = (key: string) => isSet(options, key);
@@ -203,7 +214,9 @@ export function modelOptions(check: InputChecker, options: IDataObject): IDataOb
 	return input;
 }
 
-/** The waiting and output controls from the `options` collection, with defaults applied and checked. */
+/**
+ * The waiting and output controls from the `options` collection, with defaults applied and checked.
+ */
 export interface RunControls {
 	timeoutMs: number;
 	onTimeout: 'fail' | 'outputHandle' | 'cancel';
@@ -238,7 +251,10 @@ export function runControls(check: InputChecker, options: IDataObject): RunContr
 	};
 }
 
-/** The image type of a buffer from its first bytes, for binary data whose MIME type is missing or generic. */
+/**
+ * The image type of a buffer from its first bytes, for binary data whose MIME type is missing or
+ * generic.
+ */
 export function sniffImageType(bytes: Uint8Array): string | undefined {
 	const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
 	if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png';

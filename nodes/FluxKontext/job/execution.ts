@@ -10,18 +10,21 @@ import { Ledger } from './ledger';
 export type Interruption = 'stopped' | 'batch' | 'timeout';
 
 /**
- * One run of the node over its input items: the fal client, what was learned about the server, the jobs
- * submitted and their fates, and the one signal that interrupts every item. Items run concurrently; each
- * follows its own job (job/lifecycle.ts).
+ * One run of the node over its input items: the fal client, what was learned about the server, the
+ * jobs submitted and their fates, and the one signal that interrupts every item. Items run
+ * concurrently; each follows its own job (job/lifecycle.ts).
  */
 export class Execution {
 	readonly traits: ServerTraits = {};
 	readonly ledger = new Ledger();
-	/** Run by an AI Agent (n8n runs a usableAsTool node under the type name `<name>Tool`): answer compactly. */
+	/**
+	 * Run by an AI Agent (n8n runs a usableAsTool node under the type name `<name>Tool`): answer
+	 * compactly.
+	 */
 	readonly asTool: boolean;
 	/**
-	 * Aborts on Stop or on the batch halt. Being a signal, it also holds for whoever looks after the fact: an
-	 * item that starts, submits or waits after the halt sees it aborted at once.
+	 * Aborts on Stop or on the batch halt. Being a signal, it also holds for whoever looks after the
+	 * fact: an item that starts, submits or waits after the halt sees it aborted at once.
 	 */
 	readonly interrupt: AbortSignal;
 	private readonly stop: AbortSignal | undefined;
@@ -36,7 +39,10 @@ export class Execution {
 		this.interrupt = anySignal(this.stop, this.halter.signal);
 	}
 
-	/** True once the execution was stopped or an item failed without Continue On Fail: submit nothing more. */
+	/**
+	 * True once the execution was stopped or an item failed without Continue On Fail: submit nothing
+	 * more.
+	 */
 	get halted(): boolean {
 		return this.interrupt.aborted;
 	}
@@ -49,9 +55,10 @@ export class Execution {
 	private cause: { error: NodeApiError | NodeOperationError; itemIndex: number } | undefined;
 
 	/**
-	 * An item fails without Continue On Fail: the first such failure is the node's, and it halts the other items
-	 * (those waiting cancel their jobs, those submitting cancel what they submitted, the rest never submit). Called
-	 * as early as the failure is known, before its own cancel goes out, so that nothing more is submitted meanwhile.
+	 * An item fails without Continue On Fail: the first such failure is the node's, and it halts the
+	 * other items (those waiting cancel their jobs, those submitting cancel what they submitted, the
+	 * rest never submit). Called as early as the failure is known, before its own cancel goes out, so
+	 * that nothing more is submitted meanwhile.
 	 */
 	fail(error: NodeApiError | NodeOperationError, itemIndex: number): void {
 		this.cause ??= { error, itemIndex };
@@ -63,7 +70,10 @@ export class Execution {
 		return this.cause !== undefined;
 	}
 
-	/** Whether this execution submitted the job (Get Result follows jobs submitted elsewhere: never cancelled on Stop or the halt). */
+	/**
+	 * Whether this execution submitted the job (Get Result follows jobs submitted elsewhere: never
+	 * cancelled on Stop or the halt).
+	 */
 	owns(requestId: string): boolean {
 		return this.ledger.has(requestId);
 	}
@@ -75,8 +85,8 @@ export class Execution {
 	}
 
 	/**
-	 * The error the node fails with: the first item's, its description completed with every job this execution
-	 * submitted and what became of it.
+	 * The error the node fails with: the first item's, its description completed with every job this
+	 * execution submitted and what became of it.
 	 */
 	failure(): NodeApiError | NodeOperationError {
 		const { error } = this.cause ?? {
@@ -87,7 +97,10 @@ export class Execution {
 		return error;
 	}
 
-	/** After a Stop, n8n shows neither the node's error nor its output: the accounting goes to n8n's log. */
+	/**
+	 * After a Stop, n8n shows neither the node's error nor its output: the accounting goes to n8n's
+	 * log.
+	 */
 	reportStop(): void {
 		if (this.stopped && this.ledger.size > 0)
 			this.ctx.logger.warn(`FLUX Kontext: the execution was stopped. ${this.accounting()}`);

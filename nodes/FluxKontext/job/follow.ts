@@ -9,15 +9,19 @@ import { abortable, chunksOf } from '../transport/signals';
 import { SseParser } from './sse';
 
 /**
- * Polling starts short (Kontext jobs take seconds) and backs off to at most `maxMs`. A server's Retry-After
- * is honoured within `firstMs` (never faster) and `maxRetryAfterMs`; the item's Timeout ends any wait sooner.
+ * Polling starts short (Kontext jobs take seconds) and backs off to at most `maxMs`. A server's
+ * Retry-After is honoured within `firstMs` (never faster) and `maxRetryAfterMs`; the item's Timeout
+ * ends any wait sooner.
  */
 export const POLL = { firstMs: 100, factor: 1.5, maxMs: 500, maxRetryAfterMs: 30_000 } as const;
 
 /** The statuses of a job still under way; fal has no others but COMPLETED. */
 const UNDER_WAY = new Set(['IN_QUEUE', 'IN_PROGRESS']);
 
-/** Whether a status ends the wait: COMPLETED, or any terminal status a gateway has of its own (FAILED, ERROR...). */
+/**
+ * Whether a status ends the wait: COMPLETED, or any terminal status a gateway has of its own
+ * (FAILED, ERROR...).
+ */
 export function isFinal(status: IDataObject): boolean {
 	return !UNDER_WAY.has(String(status.status));
 }
@@ -26,14 +30,17 @@ export function isFinal(status: IDataObject): boolean {
 export interface ServerTraits {
 	/** false once the status stream failed in any way: the other items poll straight away. */
 	streams?: boolean;
-	/** Settles once the first item has asked for a stream: the others wait for its answer instead of all asking. */
+	/**
+	 * Settles once the first item has asked for a stream: the others wait for its answer instead of
+	 * all asking.
+	 */
 	probing?: Promise<void>;
 }
 
 /**
- * Follows a job until its status is final and returns that status body. It listens on fal's SSE status stream,
- * which reports completion the moment it happens, and polls where the server has no stream or the stream
- * fails. `options.signal` ends the wait at once, with the signal's reason.
+ * Follows a job until its status is final and returns that status body. It listens on fal's SSE
+ * status stream, which reports completion the moment it happens, and polls where the server has no
+ * stream or the stream fails. `options.signal` ends the wait at once, with the signal's reason.
  */
 export async function waitForCompletion(
 	client: FalClient,

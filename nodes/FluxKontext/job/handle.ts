@@ -13,8 +13,8 @@ export interface JobHandle extends JobUrls, IDataObject {
 type NodeError = NodeApiError | NodeOperationError;
 
 /**
- * Marks an error with the job it belongs to, so that Continue On Fail outputs the request id and the URLs
- * the node really used (a gateway's own, not ones rebuilt from fal's URL shape).
+ * Marks an error with the job it belongs to, so that Continue On Fail outputs the request id and
+ * the URLs the node really used (a gateway's own, not ones rebuilt from fal's URL shape).
  */
 export function tagJob<E extends NodeError>(error: E, handle: JobHandle): E {
 	Object.assign(tagRequest(error, handle.request_id), { job: handle });

@@ -1,6 +1,9 @@
 import type { JobHandle } from './handle';
 
-/** What a cancel achieved: fal's answer (`CANCELLATION_REQUESTED`, `ALREADY_COMPLETED`, `NOT_FOUND`), or why it is unknown. */
+/**
+ * What a cancel achieved: fal's answer (`CANCELLATION_REQUESTED`, `ALREADY_COMPLETED`,
+ * `NOT_FOUND`), or why it is unknown.
+ */
 export type CancelOutcome = { answer: string } | { unconfirmed: string };
 
 /** What became of a job this execution submitted, in the terms a user reconciling a bill needs. */
@@ -49,8 +52,8 @@ function fateText(fate: Fate): string {
 }
 
 /**
- * Every job this execution submitted and what became of it, so that a failed, stopped or timed-out run still
- * accounts for each paid job by request id.
+ * Every job this execution submitted and what became of it, so that a failed, stopped or timed-out
+ * run still accounts for each paid job by request id.
  */
 export class Ledger {
 	private readonly entries = new Map<string, { itemIndex: number; fate: Fate }>();
@@ -59,7 +62,10 @@ export class Ledger {
 		this.entries.set(handle.request_id, { itemIndex, fate: { state: 'running' } });
 	}
 
-	/** A submit that failed but may have queued a job: listed by its request id when the answer named one. */
+	/**
+	 * A submit that failed but may have queued a job: listed by its request id when the answer named
+	 * one.
+	 */
 	addUncertain(itemIndex: number, requestId: string | undefined, reason: string): void {
 		this.entries.set(requestId ?? `(unknown) of item ${itemIndex + 1}`, {
 			itemIndex,
@@ -67,7 +73,10 @@ export class Ledger {
 		});
 	}
 
-	/** Records a job's fate; jobs this execution did not submit (Get Result of an older one) are not listed. */
+	/**
+	 * Records a job's fate; jobs this execution did not submit (Get Result of an older one) are not
+	 * listed.
+	 */
 	settle(requestId: string, fate: Fate): void {
 		const entry = this.entries.get(requestId);
 		if (entry) entry.fate = fate;

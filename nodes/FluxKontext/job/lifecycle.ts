@@ -1,7 +1,8 @@
 /**
- * The life of one paid job, from submit to result: submit, follow, fetch, cancel, the item's Timeout and the
- * batch halt. Every wait here ends at once on Stop, on the halt or at the Timeout (one signal per item, derived
- * from the execution's), and every job is entered in the execution's ledger with what became of it.
+ * The life of one paid job, from submit to result: submit, follow, fetch, cancel, the item's
+ * Timeout and the batch halt. Every wait here ends at once on Stop, on the halt or at the Timeout
+ * (one signal per item, derived from the execution's), and every job is entered in the execution's
+ * ledger with what became of it.
  */
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
@@ -29,10 +30,10 @@ export interface JobRequest {
 }
 
 /**
- * Queues a paid job and returns its handle. Nothing is submitted once the execution is halted, nor retried
- * after it (a submit waiting out a 429 gives up). A submit in flight is not interrupted (its answer carries the
- * request id that lets the job be cancelled): if the halt came meanwhile, the job is cancelled as soon as its id
- * arrives.
+ * Queues a paid job and returns its handle. Nothing is submitted once the execution is halted, nor
+ * retried after it (a submit waiting out a 429 gives up). A submit in flight is not interrupted
+ * (its answer carries the request id that lets the job be cancelled): if the halt came meanwhile,
+ * the job is cancelled as soon as its id arrives.
  */
 export async function submitJob(
 	execution: Execution,
@@ -51,7 +52,8 @@ export async function submitJob(
 		);
 		handle = handleFrom(execution, answer, itemIndex);
 	} catch (error) {
-		// The gate closed between attempts: the last answer proved nothing was queued (429, connection refused).
+		// The gate closed between attempts: the last answer proved nothing was queued (429, connection
+		// refused).
 		if (
 			execution.halted &&
 			!(error instanceof NodeApiError) &&
@@ -79,10 +81,11 @@ export async function submitJob(
 }
 
 /**
- * Follows a job to its end and returns the finished item: fal's result and the images as binary data. The
- * item's Timeout bounds all of it; at the Timeout, On Timeout decides. Stop and the batch halt cancel a job
- * this execution submitted that is still under way (never one it was only asked about: Get Result); a finished
- * one is left as it is (billed, its result kept by fal for about an hour).
+ * Follows a job to its end and returns the finished item: fal's result and the images as binary
+ * data. The item's Timeout bounds all of it; at the Timeout, On Timeout decides. Stop and the batch
+ * halt cancel a job this execution submitted that is still under way (never one it was only asked
+ * about: Get Result); a finished one is left as it is (billed, its result kept by fal for about an
+ * hour).
  */
 export async function finishJob(
 	execution: Execution,
@@ -112,7 +115,8 @@ export async function finishJob(
 		execution.ledger.settle(requestId, { state: 'finished' });
 		return item;
 	} catch (error) {
-		// A job that ended in failure is reported as such, even if an interruption came while reading why.
+		// A job that ended in failure is reported as such, even if an interruption came while reading
+		// why.
 		if (signal.aborted && phase !== 'ended')
 			return await interrupted(
 				execution,
@@ -139,9 +143,9 @@ export async function finishJob(
 }
 
 /**
- * The node could not follow a job to its end (its status could not be read): say that the job may still run and
- * be billed, never that it is gone. If the run is failing and the job is this execution's, halt the other items
- * first, then cancel it rather than leave it running unseen.
+ * The node could not follow a job to its end (its status could not be read): say that the job may
+ * still run and be billed, never that it is gone. If the run is failing and the job is this
+ * execution's, halt the other items first, then cancel it rather than leave it running unseen.
  */
 async function lostTrack(
 	execution: Execution,
@@ -150,7 +154,8 @@ async function lostTrack(
 	itemIndex: number,
 ): Promise<void> {
 	const requestId = handle.request_id;
-	// A refused token's advice still holds; any other advice (run it again, submit it again) would risk paying twice.
+	// A refused token's advice still holds; any other advice (run it again, submit it again) would
+	// risk paying twice.
 	const tokenAdvice = ['401', '403'].includes(String((failure as NodeApiError).httpCode))
 		? ` ${failure.description ?? ''}`
 		: '';
@@ -165,8 +170,8 @@ async function lostTrack(
 }
 
 /**
- * Get Result without waiting: the result and images of a job now, within the item's Timeout; Stop and the
- * halt end it at once.
+ * Get Result without waiting: the result and images of a job now, within the item's Timeout; Stop
+ * and the halt end it at once.
  */
 export async function fetchResult(
 	execution: Execution,
@@ -197,7 +202,9 @@ export async function fetchResult(
 	}
 }
 
-/** Fetches a finished job's result: fal's JSON plus the request id, and the images as binary data. */
+/**
+ * Fetches a finished job's result: fal's JSON plus the request id, and the images as binary data.
+ */
 export async function resultItem(
 	execution: Execution,
 	handle: JobHandle,
@@ -225,8 +232,9 @@ export async function resultItem(
 }
 
 /**
- * Asks fal to cancel a job, at once and whatever interrupted the item (a cancel after Stop must still go out),
- * and records the outcome in the ledger. Never throws: an unconfirmed cancel is an outcome too.
+ * Asks fal to cancel a job, at once and whatever interrupted the item (a cancel after Stop must
+ * still go out), and records the outcome in the ledger. Never throws: an unconfirmed cancel is an
+ * outcome too.
  */
 export async function cancelJob(
 	execution: Execution,
@@ -246,8 +254,9 @@ export async function cancelJob(
 }
 
 /**
- * PUT a cancel and return fal's answer (`CANCELLATION_REQUESTED`, `ALREADY_COMPLETED`, `NOT_FOUND`: answers,
- * not errors). Interrupted only by `signal` (the Cancel operation passes Stop's; a cancel on the way out none).
+ * PUT a cancel and return fal's answer (`CANCELLATION_REQUESTED`, `ALREADY_COMPLETED`, `NOT_FOUND`:
+ * answers, not errors). Interrupted only by `signal` (the Cancel operation passes Stop's; a cancel
+ * on the way out none).
  */
 export async function requestCancel(
 	execution: Execution,
@@ -265,7 +274,8 @@ export async function requestCancel(
 /** Builds the handle from a submit answer, with its URLs moved onto the credential's base URL. */
 function handleFrom(execution: Execution, answer: IDataObject, itemIndex: number): JobHandle {
 	const id = answer.request_id;
-	// An answer without a request id may still have queued a job: said as such, like any unknown submit answer.
+	// An answer without a request id may still have queued a job: said as such, like any unknown
+	// submit answer.
 	if (typeof id !== 'string' || id === '')
 		throw execution.client.apiError({ statusCode: 200, headers: {}, body: answer }, 'submit', {
 			itemIndex,
@@ -310,7 +320,8 @@ async function interrupted(
 	}
 	const why = reason === 'timeout' ? `Timed out after ${seconds}` : WHY[reason];
 	if (phase === 'finished') {
-		// The job is over at fal: nothing to cancel. Say so, so that nobody submits it again to get its result.
+		// The job is over at fal: nothing to cancel. Say so, so that nobody submits it again to get its
+		// result.
 		execution.ledger.settle(requestId, { state: 'finished' });
 		throw tagJob(
 			interruptedError(
@@ -349,8 +360,9 @@ async function interrupted(
 			handle,
 		);
 	}
-	// Stopped, another item failed, or On Timeout = cancel: do not leave the job running unseen. An item that
-	// will fail halts the others first, so that nothing more is submitted while its cancel is under way.
+	// Stopped, another item failed, or On Timeout = cancel: do not leave the job running unseen. An
+	// item that will fail halts the others first, so that nothing more is submitted while its cancel
+	// is under way.
 	const failure = tagJob(
 		interruptedError(execution, `${why} waiting for request ${requestId}`, itemIndex),
 		handle,
@@ -380,7 +392,10 @@ function notSubmitted(execution: Execution, itemIndex: number): NodeOperationErr
 	);
 }
 
-/** A gateway's own terminal status (FAILED, ERROR, CANCELLED...): the end of the job, in the gateway's words. */
+/**
+ * A gateway's own terminal status (FAILED, ERROR, CANCELLED...): the end of the job, in the
+ * gateway's words.
+ */
 function endedByGateway(
 	execution: Execution,
 	status: IDataObject,
@@ -396,9 +411,9 @@ function endedByGateway(
 }
 
 /**
- * A job fal reports COMPLETED with an error says little in the status ("Invalid status code: 422"); its
- * result carries the model's own answer (for a 422, each field by name). Fetched once, never interrupting the
- * report of the failure; the status's text is the fallback.
+ * A job fal reports COMPLETED with an error says little in the status ("Invalid status code: 422");
+ * its result carries the model's own answer (for a 422, each field by name). Fetched once, never
+ * interrupting the report of the failure; the status's text is the fallback.
  */
 async function failureReason(
 	execution: Execution,
@@ -421,8 +436,8 @@ async function failureReason(
 }
 
 /**
- * What an AI Agent gets back: the image URLs and sizes, the seed and the prompt, with no binary data and no
- * inline data URIs (sync mode) that would flood the model's context.
+ * What an AI Agent gets back: the image URLs and sizes, the seed and the prompt, with no binary
+ * data and no inline data URIs (sync mode) that would flood the model's context.
  */
 function toolAnswer(result: IDataObject, images: IDataObject[], requestId: string): IDataObject {
 	return {

@@ -43,10 +43,10 @@ const MAX_DOWNLOAD_REDIRECTS = 5;
 export type { ByteStream };
 
 /**
- * How long one exchange may take before it counts as a failed attempt (a stall): until the whole answer for
- * JSON calls, until the headers for streams and downloads, whose bodies then have an idle deadline. fal answers
- * these in well under a second; the margins are for gateways and busy networks. The item's Timeout and Stop
- * end every exchange sooner.
+ * How long one exchange may take before it counts as a failed attempt (a stall): until the whole
+ * answer for JSON calls, until the headers for streams and downloads, whose bodies then have an
+ * idle deadline. fal answers these in well under a second; the margins are for gateways and busy
+ * networks. The item's Timeout and Stop end every exchange sooner.
  */
 export const DEADLINES_MS: Record<Operation, number> = {
 	submit: 60_000,
@@ -55,35 +55,46 @@ export const DEADLINES_MS: Record<Operation, number> = {
 	result: 60_000,
 	cancel: 15_000,
 	download: 30_000,
-	// Prices are a nicety with a fallback: a Platform API that does not answer soon must not hold up the run.
+	// Prices are a nicety with a fallback: a Platform API that does not answer soon must not hold up
+	// the run.
 	pricing: 10_000,
 	initiate: 30_000,
-	// A PUT's base; it grows with the bytes sent (UPLOAD_MIN_BYTES_PER_S), as a PUT's answer comes after its body.
+	// A PUT's base; it grows with the bytes sent (UPLOAD_MIN_BYTES_PER_S), as a PUT's answer comes
+	// after its body.
 	upload: 60_000,
 };
 
-/** The slowest upload link a PUT is given time for: 256 kB/s (a 90 MB file: 60 s + about 6 minutes). */
+/**
+ * The slowest upload link a PUT is given time for: 256 kB/s (a 90 MB file: 60 s + about 6 minutes).
+ */
 export const UPLOAD_MIN_BYTES_PER_S = 256_000;
 
-/** Longest silence inside a body: a download between bytes, a status stream between events or pings. */
+/**
+ * Longest silence inside a body: a download between bytes, a status stream between events or pings.
+ */
 export const IDLE_MS = { download: 30_000, stream: 45_000 } as const;
 
-/** The largest image the node downloads (it is read into memory before n8n stores it): far above any Kontext output. */
+/**
+ * The largest image the node downloads (it is read into memory before n8n stores it): far above any
+ * Kontext output.
+ */
 export const MAX_IMAGE_BYTES = 256_000_000;
 
 export interface CallOptions {
 	itemIndex: number;
 	requestId?: string;
 	/**
-	 * Ends the exchange, its retries and their back-off at once (Stop, the batch halt, the item's Timeout), with
-	 * the signal's reason. Without one, only the exchange's own deadline applies: the caller decides what may
-	 * interrupt a call (a cancel after Stop must still go out; a submit in flight must return its request id).
+	 * Ends the exchange, its retries and their back-off at once (Stop, the batch halt, the item's
+	 * Timeout), with the signal's reason. Without one, only the exchange's own deadline applies: the
+	 * caller decides what may interrupt a call (a cancel after Stop must still go out; a submit in
+	 * flight must return its request id).
 	 */
 	signal?: AbortSignal;
 	/**
-	 * Checked before each attempt and ends the back-off between attempts, but never touches an attempt in flight:
-	 * a submit passes the execution's interrupt here, so that after Stop or the halt it sends nothing more, yet an
-	 * answer already on its way (and the request id in it) is not lost.
+	 * Checked before each attempt and ends the back-off between attempts, but never touches an
+	 * attempt in flight: a submit passes the execution's interrupt here, so that after Stop or the
+	 * halt it sends nothing more, yet an answer already on its way (and the request id in it) is not
+	 * lost.
 	 */
 	gate?: AbortSignal;
 	/** This exchange's deadline, instead of its operation's (an upload's grows with its size). */
@@ -97,12 +108,12 @@ export interface StreamAnswer {
 }
 
 /**
- * The one place that talks to fal. Every call to the queue goes to the credential's base URL origin through
- * n8n's `httpRequestWithAuthentication` (proxy support, SSRF guard, Stop); the token goes nowhere else: a URL
- * on another origin is refused before any byte is sent, and redirects to other origins drop the credential.
- * Image downloads from a CDN on another origin go without the credential at all.
- * The storage host (fal's REST host, or the credential's Storage URL) is the one other origin the token may reach;
- * uploads to its pre-signed URLs go without it.
+ * The one place that talks to fal. Every call to the queue goes to the credential's base URL origin
+ * through n8n's `httpRequestWithAuthentication` (proxy support, SSRF guard, Stop); the token goes
+ * nowhere else: a URL on another origin is refused before any byte is sent, and redirects to other
+ * origins drop the credential. Image downloads from a CDN on another origin go without the
+ * credential at all. The storage host (fal's REST host, or the credential's Storage URL) is the one
+ * other origin the token may reach; uploads to its pre-signed URLs go without it.
  */
 export class FalClient {
 	readonly baseUrl: string;
@@ -110,11 +121,20 @@ export class FalClient {
 	private constructor(
 		private readonly ctx: IExecuteFunctions,
 		baseUrl: string,
-		/** fal's Platform API (prices), the only other origin that receives the token; undefined for a gateway that names none. */
+		/**
+		 * fal's Platform API (prices), the only other origin that receives the token; undefined for a
+		 * gateway that names none.
+		 */
 		readonly platformUrl: string | undefined,
-		/** fal's storage (uploads of input images), the other origin that receives the token; undefined when none applies. */
+		/**
+		 * fal's storage (uploads of input images), the other origin that receives the token; undefined
+		 * when none applies.
+		 */
 		readonly storageUrl: string | undefined,
-		/** The credential, read once per execution and handed to every request (n8n would read it again each time). */
+		/**
+		 * The credential, read once per execution and handed to every request (n8n would read it again
+		 * each time).
+		 */
 		private readonly credential: IAdditionalCredentialOptions,
 		private readonly secrets: string[],
 	) {
@@ -124,7 +144,8 @@ export class FalClient {
 	static async connect(ctx: IExecuteFunctions): Promise<FalClient> {
 		const credentials = await ctx.getCredentials(CREDENTIAL_NAME);
 		const { token, baseUrl, baseUrlProblem } = readCredential(credentials);
-		// Every form of the token that can travel: as sent (trimmed), and URL-encoded should a server echo it in a URL.
+		// Every form of the token that can travel: as sent (trimmed), and URL-encoded should a server
+		// echo it in a URL.
 		const secrets = [...new Set([token, encodeURIComponent(token)])];
 		if (baseUrlProblem) {
 			throw new NodeOperationError(
@@ -163,7 +184,10 @@ export class FalClient {
 		return new FalClient(ctx, baseUrl, platformUrl, storageUrl, credential, secrets);
 	}
 
-	/** The origins the token may reach, each with the credential field that names it: Base URL, Platform URL, Storage URL. */
+	/**
+	 * The origins the token may reach, each with the credential field that names it: Base URL,
+	 * Platform URL, Storage URL.
+	 */
 	get tokenOrigins(): Array<{ origin: string; field: string }> {
 		const named: Array<[string | undefined, string]> = [
 			[this.baseUrl, 'Base URL'],
@@ -177,8 +201,8 @@ export class FalClient {
 	}
 
 	/**
-	 * Starts an upload at the storage host, with the credential: `{upload_url, file_url}` on success. Creates no
-	 * job, so it is retried as reads are. The caller checks that storage applies.
+	 * Starts an upload at the storage host, with the credential: `{upload_url, file_url}` on success.
+	 * Creates no job, so it is retried as reads are. The caller checks that storage applies.
 	 */
 	async initiateUpload(
 		file: { contentType: string; fileName: string },
@@ -199,9 +223,10 @@ export class FalClient {
 	}
 
 	/**
-	 * Sends bytes (a stream with its length, or a buffer) or JSON to a pre-signed storage URL, never with the
-	 * credential, never following a redirect (n8n's redirect follower would hold the whole body in memory to
-	 * replay it). Retried as reads are; `body` is called again for each attempt, so a stream is reopened.
+	 * Sends bytes (a stream with its length, or a buffer) or JSON to a pre-signed storage URL, never
+	 * with the credential, never following a redirect (n8n's redirect follower would hold the whole
+	 * body in memory to replay it). Retried as reads are; `body` is called again for each attempt, so
+	 * a stream is reopened.
 	 */
 	async sendToStorage(
 		method: 'PUT' | 'POST',
@@ -237,7 +262,8 @@ export class FalClient {
 						timeout: deadlineMs,
 					})) as FalAnswer;
 				} finally {
-					// A stream the request did not finish (refused early, or failed) must not keep its file open.
+					// A stream the request did not finish (refused early, or failed) must not keep its file
+					// open.
 					if (!Buffer.isBuffer(content)) (content as { destroy?: () => void }).destroy?.();
 				}
 			},
@@ -245,8 +271,8 @@ export class FalClient {
 	}
 
 	/**
-	 * POST a job, with fal's optional request headers (start deadline, priority, retention). Retried only where
-	 * fal proves nothing was queued (429, connection refused).
+	 * POST a job, with fal's optional request headers (start deadline, priority, retention). Retried
+	 * only where fal proves nothing was queued (429, connection refused).
 	 */
 	async submit(
 		endpoint: string,
@@ -271,8 +297,9 @@ export class FalClient {
 	}
 
 	/**
-	 * GET the prices of some endpoints from fal's Platform API (`/v1/models/pricing`, 1 to 50 ids), once, without
-	 * retries. Undefined when no Platform API applies (a gateway without Platform URL): then nothing is sent anywhere.
+	 * GET the prices of some endpoints from fal's Platform API (`/v1/models/pricing`, 1 to 50 ids),
+	 * once, without retries. Undefined when no Platform API applies (a gateway without Platform URL):
+	 * then nothing is sent anywhere.
 	 */
 	async prices(endpointIds: string[], options: CallOptions): Promise<FalAnswer | undefined> {
 		if (this.platformUrl === undefined) return undefined;
@@ -299,8 +326,9 @@ export class FalClient {
 	}
 
 	/**
-	 * Opens the SSE status stream, once: whatever the answer (a stream, 404/405 where there is none, a 5xx), it
-	 * is the caller's to judge; polling is the fallback, so a failed open is never retried.
+	 * Opens the SSE status stream, once: whatever the answer (a stream, 404/405 where there is none,
+	 * a 5xx), it is the caller's to judge; polling is the fallback, so a failed open is never
+	 * retried.
 	 */
 	async openStream(statusUrl: string, options: CallOptions): Promise<StreamAnswer> {
 		const answer = await this.call(
@@ -319,8 +347,8 @@ export class FalClient {
 	}
 
 	/**
-	 * GET a result (fal answers with the model's own status code: 200, 422, 5xx...). With `once`, a single
-	 * attempt: used to read why a job that fal reported as failed failed.
+	 * GET a result (fal answers with the model's own status code: 200, 422, 5xx...). With `once`, a
+	 * single attempt: used to read why a job that fal reported as failed failed.
 	 */
 	async result(responseUrl: string, options: CallOptions & { once?: boolean }): Promise<FalAnswer> {
 		return await this.call(
@@ -331,16 +359,19 @@ export class FalClient {
 		);
 	}
 
-	/** PUT a cancel. Interrupted only by `options.signal`: the cancel that follows a Stop passes none. */
+	/**
+	 * PUT a cancel. Interrupted only by `options.signal`: the cancel that follows a Stop passes none.
+	 */
 	async cancel(cancelUrl: string, options: CallOptions): Promise<FalAnswer> {
 		return await this.call('read', 'cancel', { method: 'PUT', url: cancelUrl }, options);
 	}
 
 	/**
-	 * Downloads a result image, whole (an idle deadline between bytes: a server that trickles or stalls fails
-	 * the attempt). Same-origin URLs (a gateway serving files itself) go with the credential; any other origin
-	 * (fal's CDN) without it. A same-origin redirect is followed by hand, so that the credential goes only where
-	 * it may: a gateway that redirects to its CDN gets the file fetched from there without the token.
+	 * Downloads a result image, whole (an idle deadline between bytes: a server that trickles or
+	 * stalls fails the attempt). Same-origin URLs (a gateway serving files itself) go with the
+	 * credential; any other origin (fal's CDN) without it. A same-origin redirect is followed by
+	 * hand, so that the credential goes only where it may: a gateway that redirects to its CDN gets
+	 * the file fetched from there without the token.
 	 */
 	async download(
 		url: string,
@@ -455,7 +486,9 @@ export class FalClient {
 		});
 	}
 
-	/** A job fal reports COMPLETED with an `error`: a failure of the item, in fal's words, scrubbed. */
+	/**
+	 * A job fal reports COMPLETED with an `error`: a failure of the item, in fal's words, scrubbed.
+	 */
 	jobFailed(status: IDataObject, options: CallOptions & { requestId: string }): NodeApiError {
 		return jobFailedError(this.ctx.getNode(), status, {
 			itemIndex: options.itemIndex,
@@ -464,7 +497,10 @@ export class FalClient {
 		});
 	}
 
-	/** A field of the credential as read once for this execution (e.g. Price per Image), without reading it again. */
+	/**
+	 * A field of the credential as read once for this execution (e.g. Price per Image), without
+	 * reading it again.
+	 */
 	credentialField(name: string): unknown {
 		return this.credential.credentialsDecrypted?.data?.[name];
 	}
@@ -510,7 +546,8 @@ export class FalClient {
 					abortSignal: signal,
 					returnFullResponse: true,
 					ignoreHttpStatusErrors: true,
-					// fal's queue does not redirect: a redirect is answered as such, and the token follows none.
+					// fal's queue does not redirect: a redirect is answered as such, and the token follows
+					// none.
 					disableFollowRedirect: true,
 					sendCredentialsOnCrossOriginRedirect: false,
 				},
@@ -521,9 +558,10 @@ export class FalClient {
 	}
 
 	/**
-	 * Runs one HTTP exchange with the retry policy of its kind; returns the final answer, whatever its status.
-	 * Each attempt has its deadline (a stall counts as a failed attempt); `options.signal` ends everything at
-	 * once with its own reason, which is never retried nor reworded.
+	 * Runs one HTTP exchange with the retry policy of its kind; returns the final answer, whatever
+	 * its status. Each attempt has its deadline (a stall counts as a failed attempt);
+	 * `options.signal` ends everything at once with its own reason, which is never retried nor
+	 * reworded.
 	 */
 	private async withRetries(
 		kind: RequestKind,
@@ -586,18 +624,23 @@ function isBytes(content: unknown): boolean {
 	);
 }
 
-/** Frees the socket of an answer that will not be read (a stream body of a retried or abandoned request). */
+/**
+ * Frees the socket of an answer that will not be read (a stream body of a retried or abandoned
+ * request).
+ */
 function discard(answer: FalAnswer | undefined): void {
 	const body = answer?.body as { destroy?: () => void } | undefined;
 	if (body && typeof body.destroy === 'function') body.destroy();
 }
 
 /**
- * The execution context as n8n's request helper sees it, with `signal` as its abort signal. n8n-core's
- * `httpRequestWithAuthentication` replaces a request's `abortSignal` with `this.getExecutionCancelSignal()`
- * (n8n-core 2.41, execution-engine/node-execution-context/utils/request-helpers/authentication.js), so this is
- * the one way to give a request its own deadline, end it on the batch halt, or let the cancel that follows a
- * Stop go out. test/integration/n8n-pins.test.ts fails loudly if n8n-core stops honouring it.
+ * The execution context as n8n's request helper sees it, with `signal` as its abort signal.
+ * n8n-core's `httpRequestWithAuthentication` replaces a request's `abortSignal` with
+ * `this.getExecutionCancelSignal()` (n8n-core 2.41,
+ * execution-engine/node-execution-context/utils/request-helpers/authentication.js), so this is the
+ * one way to give a request its own deadline, end it on the batch halt, or let the cancel that
+ * follows a Stop go out. test/integration/n8n-pins.test.ts fails loudly if n8n-core stops honouring
+ * it.
  */
 function withSignal(ctx: IExecuteFunctions, signal: AbortSignal): IExecuteFunctions {
 	return new Proxy(ctx, {
@@ -607,8 +650,9 @@ function withSignal(ctx: IExecuteFunctions, signal: AbortSignal): IExecuteFuncti
 }
 
 /**
- * One of fal's other services (its Platform API, its storage) from its credential field: see serviceUrlFor.
- * A URL the node could not use (not http(s), user:password, a query or a fragment) is refused before any request.
+ * One of fal's other services (its Platform API, its storage) from its credential field: see
+ * serviceUrlFor. A URL the node could not use (not http(s), user:password, a query or a fragment)
+ * is refused before any request.
  */
 function serviceUrl(
 	ctx: IExecuteFunctions,

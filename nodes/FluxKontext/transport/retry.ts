@@ -1,16 +1,16 @@
 /**
- * When to retry a request to fal's queue, and how long to wait first. Reads (status, result, cancel, image
- * downloads) retry transient failures; a submit retries only where fal proves nothing was queued, so that a
- * paid job is never queued twice.
+ * When to retry a request to fal's queue, and how long to wait first. Reads (status, result,
+ * cancel, image downloads) retry transient failures; a submit retries only where fal proves nothing
+ * was queued, so that a paid job is never queued twice.
  */
 import { errorTypeOf, headerValue, NOT_SENT_CODES } from '../fal/errors';
 
 import { FAL_HEADERS } from '../fal/constants';
 
 /**
- * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read (status,
- * cancel, downloads); `once` is never retried (opening the status stream, whose fallback is polling; prices,
- * whose fallback is the credential's).
+ * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read
+ * (status, cancel, downloads); `once` is never retried (opening the status stream, whose fallback
+ * is polling; prices, whose fallback is the credential's).
  */
 export type RequestKind = 'submit' | 'result' | 'read' | 'once';
 
@@ -44,7 +44,8 @@ export function shouldRetry(
 	if (kind === 'once') return false;
 	if (failure.status !== undefined) {
 		if (kind === 'submit') return failure.status === 429;
-		// A result that carries fal's error type is the job's own failure, stored: asking again gives the same.
+		// A result that carries fal's error type is the job's own failure, stored: asking again gives
+		// the same.
 		if (kind === 'result' && failure.status >= 500 && errorTypeOf(failure)) return false;
 		// A 504 because the user's own X-Fal-Request-Timeout passed is final (fal's clients agree).
 		if (
@@ -55,15 +56,16 @@ export function shouldRetry(
 		return TRANSIENT_STATUSES.has(failure.status);
 	}
 	if (!failure.code) return false;
-	// A submit is retried only where nothing was sent and the failure may pass (a refused connection).
+	// A submit is retried only where nothing was sent and the failure may pass (a refused
+	// connection).
 	return kind === 'submit'
 		? NOT_SENT_CODES.has(failure.code) && TRANSIENT_CODES.has(failure.code)
 		: TRANSIENT_CODES.has(failure.code);
 }
 
 /**
- * Milliseconds to wait before retry number `attempt` (1-based): the server's Retry-After when it gives one,
- * otherwise exponential backoff with ±25% jitter, both capped at the policy's maximum.
+ * Milliseconds to wait before retry number `attempt` (1-based): the server's Retry-After when it
+ * gives one, otherwise exponential backoff with ±25% jitter, both capped at the policy's maximum.
  */
 export function retryDelayMs(
 	attempt: number,

@@ -1,11 +1,14 @@
 import { sleep } from 'n8n-workflow';
 
 /**
- * Abort signals for the request path. Every wait the node makes (an HTTP exchange, a stream event, a poll
- * interval, a retry back-off) ends at once when its signal aborts, whatever the server does or does not send.
+ * Abort signals for the request path. Every wait the node makes (an HTTP exchange, a stream event,
+ * a poll interval, a retry back-off) ends at once when its signal aborts, whatever the server does
+ * or does not send.
  */
 
-/** Why an exchange gave up on a server that went quiet: counted as a failed attempt, like a timeout. */
+/**
+ * Why an exchange gave up on a server that went quiet: counted as a failed attempt, like a timeout.
+ */
 export class StallError extends Error {
 	readonly code = 'ETIMEDOUT';
 
@@ -19,8 +22,8 @@ export class StallError extends Error {
 }
 
 /**
- * A deadline that can be cleared: `signal` aborts with a StallError after `ms`, unless `clear()` came first.
- * (n8n-workflow's `sleep` keeps the timer; node code may not set its own.)
+ * A deadline that can be cleared: `signal` aborts with a StallError after `ms`, unless `clear()`
+ * came first. (n8n-workflow's `sleep` keeps the timer; node code may not set its own.)
  */
 export function startDeadline(
 	ms: number,
@@ -42,8 +45,9 @@ export function anySignal(...signals: Array<AbortSignal | undefined>): AbortSign
 }
 
 /**
- * Settles with `promise`, or rejects with the signal's reason as soon as it aborts (at once if it already
- * has). A value that arrives after the abort is handed to `discard` (to free a socket), an error is dropped.
+ * Settles with `promise`, or rejects with the signal's reason as soon as it aborts (at once if it
+ * already has). A value that arrives after the abort is handed to `discard` (to free a socket), an
+ * error is dropped.
  */
 export async function abortable<T>(
 	promise: Promise<T>,
@@ -70,10 +74,10 @@ export async function abortable<T>(
 }
 
 /**
- * The chunks of a response body, each wait for the next one bounded by `signal` and by `idleMs` without a
- * byte. A quiet stream cannot hold the node: n8n hands streams over wrapped in an async generator, whose
- * pending read does not end when the stream is destroyed, so every read is raced instead. On exit the body
- * is destroyed and its socket freed.
+ * The chunks of a response body, each wait for the next one bounded by `signal` and by `idleMs`
+ * without a byte. A quiet stream cannot hold the node: n8n hands streams over wrapped in an async
+ * generator, whose pending read does not end when the stream is destroyed, so every read is raced
+ * instead. On exit the body is destroyed and its socket freed.
  */
 export async function* chunksOf(
 	body: ByteStream,
@@ -103,8 +107,9 @@ export async function* chunksOf(
 }
 
 /**
- * A whole response body, read with `chunksOf`'s bounds. With the size announced (Content-Length), the bytes are
- * copied into one buffer as they arrive, so a large image is held once, not twice (chunks, then their join).
+ * A whole response body, read with `chunksOf`'s bounds. With the size announced (Content-Length),
+ * the bytes are copied into one buffer as they arrive, so a large image is held once, not twice
+ * (chunks, then their join).
  */
 export async function readAll(
 	body: ByteStream,
@@ -143,5 +148,8 @@ export async function readAll(
 		: Buffer.concat(head ? [head, ...chunks] : chunks);
 }
 
-/** A readable byte stream, as n8n's request helper returns with `encoding: 'stream'` (typed without importing node:stream). */
+/**
+ * A readable byte stream, as n8n's request helper returns with `encoding: 'stream'` (typed without
+ * importing node:stream).
+ */
 export type ByteStream = { destroy: (error?: Error) => void } & AsyncIterable<unknown>;

@@ -34,7 +34,9 @@ export const description: INodeProperties[] = [
 	]),
 ];
 
-/** Uploads the item's image to the storage host: `{ file_url, content_type, file_name, file_size }`. */
+/**
+ * Uploads the item's image to the storage host: `{ file_url, content_type, file_name, file_size }`.
+ */
 export async function execute(
 	execution: Execution,
 	itemIndex: number,

@@ -261,8 +261,8 @@ export type BuildInput = (
 ) => Promise<{ endpoint: string; input: IDataObject }>;
 
 /**
- * What Edit and Text to Image share: check every input before spending money, submit, then either output the
- * queue handle or follow the job to its result.
+ * What Edit and Text to Image share: check every input before spending money, submit, then either
+ * output the queue handle or follow the job to its result.
  */
 export async function runImageJob(
 	execution: Execution,

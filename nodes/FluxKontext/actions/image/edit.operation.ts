@@ -63,9 +63,9 @@ export const description: INodeProperties[] = [
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /**
- * The input images as fal wants them, in order: http(s) URLs as given, uploaded files as their storage URL,
- * small images inline as data URLs. Every image is checked (bytes and size) before the first upload, and
- * nothing is submitted when an upload fails.
+ * The input images as fal wants them, in order: http(s) URLs as given, uploaded files as their
+ * storage URL, small images inline as data URLs. Every image is checked (bytes and size) before the
+ * first upload, and nothing is submitted when an upload fails.
  */
 async function inputImages(
 	ctx: IExecuteFunctions,

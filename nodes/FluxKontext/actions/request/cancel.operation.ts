@@ -6,7 +6,10 @@ import { tagJob } from '../../job/handle';
 import { requestCancel } from '../../job/lifecycle';
 import { requestOf } from './common';
 
-/** request_id and fal's answer: CANCELLATION_REQUESTED, ALREADY_COMPLETED or NOT_FOUND (answers, not errors). */
+/**
+ * request_id and fal's answer: CANCELLATION_REQUESTED, ALREADY_COMPLETED or NOT_FOUND (answers, not
+ * errors).
+ */
 export async function execute(
 	execution: Execution,
 	itemIndex: number,

@@ -46,8 +46,9 @@ export const requestOptionsProperty: INodeProperties = optionsCollection(show, [
 ]);
 
 /**
- * The item's request id, checked, as a handle with the job's URLs on the credential's base URL (fal's app
- * path: a Kontext job's status, result and cancel URLs never carry the endpoint's sub-path).
+ * The item's request id, checked, as a handle with the job's URLs on the credential's base URL
+ * (fal's app path: a Kontext job's status, result and cancel URLs never carry the endpoint's
+ * sub-path).
  */
 export function requestOf(
 	ctx: IExecuteFunctions,

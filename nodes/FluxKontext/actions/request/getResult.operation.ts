@@ -6,8 +6,9 @@ import { runControls } from '../../helpers/validation';
 import { requestOf } from './common';
 
 /**
- * The same output as a finished Edit or Text to Image: fal's result, request_id, and the images as binary
- * data. By default a job still under way is followed to its end first (Timeout and On Timeout apply).
+ * The same output as a finished Edit or Text to Image: fal's result, request_id, and the images as
+ * binary data. By default a job still under way is followed to its end first (Timeout and On
+ * Timeout apply).
  */
 export async function execute(
 	execution: Execution,
