@@ -108,7 +108,7 @@ export function useTransportSettings(): {
 	) as { DEFAULT_RETRY: Record<string, number> };
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const { DEADLINES_MS } = require(
-		path.join(__dirname, '../../dist/nodes/FluxKontext/transport/index.js'),
+		path.join(__dirname, '../../dist/nodes/FluxKontext/transport/deadlines.js'),
 	) as { DEADLINES_MS: Record<string, number> };
 	const saved = { retry: { ...DEFAULT_RETRY }, deadlines: { ...DEADLINES_MS } };
 	afterEach(() => {

@@ -3,7 +3,8 @@
  * cancel, image downloads) retry transient failures; a submit retries only where fal proves nothing
  * was queued, so that a paid job is never queued twice.
  */
-import { errorTypeOf, headerValue, NOT_SENT_CODES } from '../fal/errors';
+import { errorTypeOf, headerValue } from '../fal/answer';
+import { NOT_SENT_CODES } from '../fal/socket-errors';
 
 import { FAL_HEADERS } from '../fal/constants';
 
