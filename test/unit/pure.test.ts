@@ -18,12 +18,10 @@ import { formatUsd } from '../../nodes/FluxKontext/helpers/cost';
 import { sniffImageType, splitImageUrls } from '../../nodes/FluxKontext/helpers/validation';
 import { mapWithConcurrency } from '../../nodes/FluxKontext/helpers/pool';
 import { decodeDataUri } from '../../nodes/FluxKontext/helpers/binary';
-import {
-	plainText,
-	redact,
-	transportError,
-	validationProblems,
-} from '../../nodes/FluxKontext/fal/errors';
+import { plainText } from '../../nodes/FluxKontext/fal/answer';
+import { validationProblems } from '../../nodes/FluxKontext/fal/detail';
+import { redact } from '../../nodes/FluxKontext/fal/secrets';
+import { transportError } from '../../nodes/FluxKontext/fal/socket-errors';
 import { endpointFor } from '../../nodes/FluxKontext/fal/constants';
 
 describe('SseParser', () => {

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { requestIdOf } from '../fal/errors';
+import { requestIdOf } from '../fal/error-tags';
 import { estimateExecution } from '../helpers/cost';
 import { mapWithConcurrency } from '../helpers/pool';
 import { asNodeError, Execution } from '../job/execution';

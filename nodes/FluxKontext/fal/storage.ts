@@ -4,9 +4,11 @@
  */
 import type { INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
-
-import type { FalAnswer } from './errors';
-import { detailText, errorCode, redact, redactDeep, safeHost } from './errors';
+import type { FalAnswer } from './answer';
+import { safeHost } from './answer';
+import { detailText } from './detail';
+import { redact, redactDeep } from './secrets';
+import { errorCode } from './socket-errors';
 
 /**
  * fal's REST host, which serves the storage API (same `Key` token as the queue); the Storage URL

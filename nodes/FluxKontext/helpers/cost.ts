@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from '
 import { NodeOperationError } from 'n8n-workflow';
 
 import { endpointFor, LIMITS } from '../fal/constants';
-import { detailText } from '../fal/errors';
+import { detailText } from '../fal/detail';
 import type { Execution } from '../job/execution';
 import { InputChecker, isSet } from './validation';
 

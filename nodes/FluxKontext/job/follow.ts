@@ -3,7 +3,7 @@ import { sleep } from 'n8n-workflow';
 
 import type { CallOptions, FalClient } from '../transport';
 import { IDLE_MS } from '../transport';
-import { headerValue } from '../fal/errors';
+import { headerValue } from '../fal/answer';
 import { parseRetryAfter } from '../transport/retry';
 import { abortable, chunksOf } from '../transport/signals';
 import { SseParser } from './sse';

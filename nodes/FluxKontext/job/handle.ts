@@ -1,6 +1,6 @@
 import type { IDataObject, NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { tagRequest } from '../fal/errors';
+import { tagRequest } from '../fal/error-tags';
 import type { JobUrls } from '../fal/urls';
 
 /** The queue handle of a job: what a downstream node needs to carry on without this one. */

@@ -7,7 +7,8 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { detailText, jobFailedAtFal, mayHaveQueuedJob, requestIdOf } from '../fal/errors';
+import { detailText } from '../fal/detail';
+import { jobFailedAtFal, mayHaveQueuedJob, requestIdOf } from '../fal/error-tags';
 import { urlsFromSubmit } from '../fal/urls';
 import type { CallOptions } from '../transport';
 import { anySignal, startDeadline } from '../transport/signals';
