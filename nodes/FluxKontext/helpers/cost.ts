@@ -3,7 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { endpointFor, LIMITS } from '../fal/constants';
 import { detailText } from '../fal/detail';
-import type { Execution } from '../job/execution';
+import type { FalClient } from '../transport';
 import { InputChecker, isSet } from './validation';
 
 /**
@@ -77,12 +77,22 @@ export class ExecutionCost {
 }
 
 /**
+ * What an estimate needs of the execution: its context, its client, and the signal that Stop and the
+ * halt abort (the price request ends with it).
+ */
+export interface CostContext {
+	readonly ctx: IExecuteFunctions;
+	readonly client: FalClient;
+	readonly interrupt: AbortSignal;
+}
+
+/**
  * Estimates every item of the execution before any of them runs, and decides the Max Cost guard.
  * Makes at most one request: the prices of the endpoints the items use, from fal's Platform API,
  * when one applies.
  */
 export async function estimateExecution(
-	execution: Execution,
+	execution: CostContext,
 	itemCount: number,
 ): Promise<ExecutionCost> {
 	const { ctx } = execution;
@@ -135,7 +145,7 @@ function pricedJob(
  * Price per Image. `why` says why some endpoint has no price.
  */
 async function lookUpPrices(
-	execution: Execution,
+	execution: CostContext,
 	endpoints: string[],
 ): Promise<{ prices: Map<string, Price>; why?: string }> {
 	const { ctx, client } = execution;
