@@ -19,7 +19,8 @@ function authorizationFor(credentials: ICredentialDataDecryptedObject): string {
 	const { token, baseUrl, baseUrlProblem } = readCredential(credentials);
 	if (baseUrlProblem) {
 		throw new Error(
-			`Base URL "${maskedUrl(baseUrl)}" ${baseUrlProblem}: use the bare URL (e.g. ${DEFAULT_BASE_URL}), the token goes in API Key`,
+			`Base URL "${maskedUrl(baseUrl)}" ${baseUrlProblem}: use the bare URL (e.g. ` +
+				`${DEFAULT_BASE_URL}), the token goes in API Key`,
 		);
 	}
 	// The Base URL decides for every request, storage uploads included: one token, one scheme.
@@ -53,7 +54,9 @@ export class FluxKontextApi implements ICredentialType {
 			type: 'string',
 			default: DEFAULT_BASE_URL,
 			description:
-				"fal's queue host, or the base URL of a gateway that mirrors fal's paths (e.g. https://gateway.example.com), without user name, password, query string or fragment. The token is only ever sent to this origin and to the Storage and Platform URLs below.",
+				"fal's queue host, or the base URL of a gateway that mirrors fal's paths (e.g. " +
+				'https://gateway.example.com), without user name, password, query string or fragment. ' +
+				'The token is only ever sent to this origin and to the Storage and Platform URLs below.',
 		},
 		{
 			displayName: 'Auth Scheme',
@@ -81,7 +84,10 @@ export class FluxKontextApi implements ICredentialType {
 			default: '',
 			placeholder: 'e.g. https://rest.fal.ai',
 			description:
-				"Where input images are uploaded (fal's storage API), so that jobs get a file URL instead of inline bytes. Empty: https://rest.fal.ai when the Base URL is fal's own host, and no uploads for any other Base URL (a gateway token never goes to fal). Set it only if your gateway mirrors fal's storage API. The token is sent here too.",
+				"Where input images are uploaded (fal's storage API), so that jobs get a file URL " +
+				"instead of inline bytes. Empty: https://rest.fal.ai when the Base URL is fal's own " +
+				'host, and no uploads for any other Base URL (a gateway token never goes to fal). Set ' +
+				"it only if your gateway mirrors fal's storage API. The token is sent here too.",
 		},
 		{
 			displayName: 'Platform URL',
@@ -90,7 +96,9 @@ export class FluxKontextApi implements ICredentialType {
 			default: '',
 			placeholder: 'e.g. https://api.fal.ai',
 			description:
-				"Where fal's Platform API answers (the node reads prices there, with this token). Empty: https://api.fal.ai when Base URL is fal's own host, none for a gateway. Set it only for a gateway that mirrors fal's Platform API: the token is sent here too.",
+				"Where fal's Platform API answers (the node reads prices there, with this token). Empty: " +
+				"https://api.fal.ai when Base URL is fal's own host, none for a gateway. Set it only " +
+				"for a gateway that mirrors fal's Platform API: the token is sent here too.",
 		},
 		{
 			displayName: 'Price per Image (USD)',
@@ -99,7 +107,8 @@ export class FluxKontextApi implements ICredentialType {
 			typeOptions: { minValue: 0, numberPrecision: 4 },
 			default: '',
 			description:
-				'What one image costs you, used for cost estimates and Max Cost when no Platform API answers (gateways, or a key that may not read prices). Empty: no estimate then.',
+				'What one image costs you, used for cost estimates and Max Cost when no Platform API ' +
+				'answers (gateways, or a key that may not read prices). Empty: no estimate then.',
 		},
 	];
 
@@ -124,7 +133,9 @@ export class FluxKontextApi implements ICredentialType {
 	 */
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: `={{ String($credentials.baseUrl || "${DEFAULT_BASE_URL}").trim().replace(/\\/+$/, "") }}`,
+			baseURL:
+				`={{ String($credentials.baseUrl || ` +
+				`"${DEFAULT_BASE_URL}").trim().replace(/\\/+$/, "") }}`,
 			url: `/${FAL_APP}/requests/00000000-0000-4000-8000-000000000000/status`,
 			method: 'GET',
 			ignoreHttpStatusErrors: { ignore: true, except: [401, 403] },

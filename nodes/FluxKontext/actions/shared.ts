@@ -14,7 +14,8 @@ export const maxConcurrencyOption: INodeProperties = {
 	},
 	default: 10,
 	description:
-		"How many items run at the same time. fal queues what exceeds your account's limit; lower it for a gateway that does not.",
+		"How many items run at the same time. fal queues what exceeds your account's limit; lower it " +
+		'for a gateway that does not.',
 };
 
 /** Output controls shared by Edit/Text to Image and Get Result. */
@@ -24,7 +25,8 @@ export const downloadImagesOption: INodeProperties = {
 	type: 'boolean',
 	default: true,
 	description:
-		"Whether to download the images into binary fields (data, data_1, ...). Off: output fal's image URLs only.",
+		"Whether to download the images into binary fields (data, data_1, ...). Off: output fal's " +
+		'image URLs only.',
 };
 
 export const binaryPropertyOutputOption: INodeProperties = {
@@ -42,7 +44,9 @@ export const timeoutOption: INodeProperties = {
 	type: 'number',
 	typeOptions: { minValue: LIMITS.timeout.min, maxValue: LIMITS.timeout.max },
 	default: 600, // LIMITS.timeout.default (the linter wants a literal)
-	description: `How long to wait for the job to finish (time in fal's queue, running, fetching the result and images) before On Timeout applies; up to ${LIMITS.timeout.max} (24 days)`,
+	description:
+		`How long to wait for the job to finish (time in fal's queue, running, fetching ` +
+		`the result and images) before On Timeout applies; up to ${LIMITS.timeout.max} (24 days)`,
 };
 
 export const onTimeoutOption: INodeProperties = {

@@ -12,9 +12,14 @@ import type { NodeApiError, NodeOperationError } from 'n8n-workflow';
  */
 export function mayHaveQueued(requestId: string | undefined): string {
 	const check = requestId
-		? `use Get Status with request id ${requestId}, or look in fal's request list (fal.ai/dashboard) or your gateway's`
-		: "look for it in fal's request list (fal.ai/dashboard) or your gateway's; if you find it, Get Status and Get Result take its request id";
-	return `The job may have been queued, and fal bills a queued job. The node did not retry the submit, so that it is not paid twice. Before running this item again, ${check}.`;
+		? `use Get Status with request id ${requestId}, or look in fal's request list ` +
+			`(fal.ai/dashboard) or your gateway's`
+		: "look for it in fal's request list (fal.ai/dashboard) or your gateway's; if you find it, " +
+			'Get Status and Get Result take its request id';
+	return (
+		`The job may have been queued, and fal bills a queued job. The node did not retry the ` +
+		`submit, so that it is not paid twice. Before running this item again, ${check}.`
+	);
 }
 
 /**

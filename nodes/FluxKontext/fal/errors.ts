@@ -47,19 +47,27 @@ export function falApiError(
 	if (status === 401) {
 		message = 'fal rejected the token (401 Unauthorized)';
 		description =
-			'Check the API key in the FLUX Kontext credential. fal.ai itself expects the "Key" scheme, gateways usually "Bearer": leave Auth Scheme on Auto unless your provider says otherwise.';
+			'Check the API key in the FLUX Kontext credential. fal.ai itself expects the "Key" scheme, ' +
+			'gateways usually "Bearer": leave Auth Scheme on Auto unless your provider says ' +
+			'otherwise.';
 	} else if (status === 403) {
 		message = `fal refused the request (403): ${detail ?? 'forbidden'}`;
 		description = /locked|balance/i.test(detail ?? '')
-			? "The account behind this token cannot run jobs: top up its balance in fal's dashboard (fal.ai/dashboard/billing) or at your gateway, then run again."
-			: 'The token is valid but may not use this model or request. Check its permissions with your provider.';
+			? "The account behind this token cannot run jobs: top up its balance in fal's dashboard " +
+				'(fal.ai/dashboard/billing) or at your gateway, then run again.'
+			: 'The token is valid but may not use this model or request. Check its permissions with ' +
+				'your provider.';
 	} else if (status === 404 && id) {
 		message = `Request ${id} was not found (404)`;
 		description =
-			'The request id is wrong, or its result has expired: fal keeps results for about an hour after completion (about 6 minutes for large results). Submit the job again to get a new one.';
+			'The request id is wrong, or its result has expired: fal keeps results for about an hour ' +
+			'after completion (about 6 minutes for large results). Submit the job again to get a new ' +
+			'one.';
 	} else if (status === 404 || status === 405) {
 		message = `fal has no such endpoint (${status}): ${detail ?? 'not found'}`;
-		description = `Check the Base URL in the credential: it must be fal's queue host (${DEFAULT_BASE_URL}) or a gateway that mirrors fal's paths.`;
+		description =
+			`Check the Base URL in the credential: it must be fal's queue host ` +
+			`(${DEFAULT_BASE_URL}) or a gateway that mirrors fal's paths.`;
 	} else if (status === 422) {
 		const fields = validationProblems(answer.body);
 		message = fields.length
@@ -69,15 +77,21 @@ export function falApiError(
 			'Fix the named field and run again. Note that fal bills a rejected job like a finished one.';
 	} else if (status === 429) {
 		message = `fal is rate limiting this account (429): ${detail ?? 'too many requests'}`;
-		description = `${context.operation === 'submit' ? 'Nothing was queued. ' : ''}The node retried with backoff and gave up. Lower Max Concurrent Requests, or try again later.`;
+		description =
+			`${context.operation === 'submit' ? 'Nothing was queued. ' : ''}The node ` +
+			`retried with backoff and gave up. Lower Max Concurrent Requests, or try again later.`;
 	} else if (status === 400 && /in progress|not completed|in queue/i.test(detail ?? '')) {
 		message = id ? `Request ${id} has not finished yet` : 'The request has not finished yet';
 		description =
 			'Use Get Status to follow it, or run Get Result again once its status is COMPLETED.';
 	} else if (isStartTimeout(answer)) {
-		message = `The job was not started in time, not billed (${status}): ${detail ?? 'start deadline passed'}`;
+		message =
+			`The job was not started in time, not billed (${status}): ` +
+			`${detail ?? 'start deadline passed'}`;
 		description =
-			"fal dropped it because it did not start within Start Timeout (X-Fal-Request-Timeout), and did not run or bill it. Raise Start Timeout, or run the item again when fal's queue is shorter.";
+			'fal dropped it because it did not start within Start Timeout (X-Fal-Request-Timeout), and ' +
+			"did not run or bill it. Raise Start Timeout, or run the item again when fal's queue is " +
+			'shorter.';
 	} else if (unknownSubmit) {
 		const what =
 			status >= 500
@@ -89,12 +103,15 @@ export function falApiError(
 		message = `fal failed to run the job (${status}, ${errorType}): ${detail ?? 'server error'}`;
 		description = "The job failed on fal's side (fal does not bill it). Run the item again.";
 	} else if (status >= 500) {
-		message = `fal answered ${status} to ${OPERATION_WORDS[context.operation]}: ${detail ?? 'server error'}`;
-		description = `A fault at fal or at a proxy in between; the node retried with backoff and gave up.${
+		message =
+			`fal answered ${status} to ${OPERATION_WORDS[context.operation]}: ` +
+			`${detail ?? 'server error'}`;
+		const later =
 			id && context.operation !== 'cancel'
 				? ` The job itself may have finished: fetch it later with Get Result and request id ${id}.`
-				: ''
-		}`;
+				: '';
+		description =
+			'A fault at fal or at a proxy in between; the node retried with backoff and gave up.' + later;
 	} else {
 		message = `fal answered ${status}: ${detail ?? 'unexpected response'}`;
 		description = `During ${context.operation}.`;
@@ -167,9 +184,11 @@ export function imageError(
 	const message = image.url
 		? `${which} could not be downloaded from ${safeHost(image.url)}: ${image.problem}`
 		: `${which} in the result ${image.problem}`;
-	const description = `The job itself succeeded${id ? ` (request ${id})` : ''} and is billed: do not submit it again. ${
-		id ? 'Get Result with this request id' : 'Get Result'
-	} outputs its result with every image URL while fal keeps it (about an hour); turn off Download Images to output the URLs without downloading them.`;
+	const description =
+		`The job itself succeeded${id ? ` (request ${id})` : ''} and is billed: do not submit it ` +
+		`again. ${id ? 'Get Result with this request id' : 'Get Result'} outputs its result with ` +
+		'every image URL while fal keeps it (about an hour); turn off Download Images to output the ' +
+		'URLs without downloading them.';
 	const payload = {
 		image: image.index + 1,
 		host: image.url ? safeHost(image.url) : null,
@@ -208,7 +227,10 @@ export function noImagesError(
 		{
 			message: `The job finished without images: its result ${what}`,
 			description: redact(
-				`fal reported request ${context.requestId} as finished, and may have billed it. The result holds: ${shortJson(result)}. Look at it with Get Result and this request id, or in fal's request list (fal.ai/dashboard) or your gateway's, before running the item again.`,
+				`fal reported request ${context.requestId} as finished, and may have billed it. The ` +
+					`result holds: ${shortJson(result)}. Look at it with Get Result and this request id, ` +
+					`or in fal's request list (fal.ai/dashboard) or your gateway's, before running the ` +
+					`item again.`,
 				context.secrets,
 			),
 			itemIndex: context.itemIndex,

@@ -53,9 +53,13 @@ export function transportError(
 	const cause = `${code ? `${code}: ` : ''}${reason}.`;
 	const notSent = !!code && NOT_SENT_CODES.has(code);
 	let message = `Could not reach ${host}: ${what}`;
-	let description = `${cause} Check the Base URL in the credential and the network between n8n and ${host}.${context.requestId ? ` Request id: ${context.requestId}.` : ''}`;
+	let description =
+		`${cause} Check the Base URL in the credential and the network between n8n ` +
+		`and ${host}.${context.requestId ? ` Request id: ${context.requestId}.` : ''}`;
 	if (context.operation === 'submit' && notSent) {
-		description = `${cause} Nothing was queued. Check the Base URL in the credential and the network between n8n and ${host}.`;
+		description =
+			`${cause} Nothing was queued. Check the Base URL in the credential and the ` +
+			`network between n8n and ${host}.`;
 	} else if (context.operation === 'submit') {
 		message = `The submit may have queued a job: ${what} (${host})`;
 		description = `${cause} ${mayHaveQueued(context.requestId)}`;

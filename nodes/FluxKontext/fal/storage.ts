@@ -83,10 +83,12 @@ export function uploadError(
 		);
 		if (context.step === 'initiate' && (status === 401 || status === 403)) {
 			hint =
-				"The storage host refused the token. Check the API key, and the Storage URL in the credential (a gateway's token is not valid at fal's own storage).";
+				'The storage host refused the token. Check the API key, and the Storage URL in the ' +
+				"credential (a gateway's token is not valid at fal's own storage).";
 		} else if (context.step === 'initiate' && (status === 404 || status === 405)) {
 			hint =
-				'The storage host has no upload API there. Check the Storage URL in the credential, or set the Image Upload option to Never (images up to 10 MB go inline).';
+				'The storage host has no upload API there. Check the Storage URL in the credential, or ' +
+				'set the Image Upload option to Never (images up to 10 MB go inline).';
 		} else if (status === 403) {
 			hint = 'The pre-signed upload URL was refused (it may have expired). Run the item again.';
 		} else if (status >= 500 || status === 429) {
@@ -107,7 +109,9 @@ export function uploadError(
 			{ socketError: errorCode(failure.error) ?? null, reason },
 			context.secrets,
 		);
-		hint = `The node retried with backoff. Check the Storage URL in the credential and the network between n8n and ${host}.`;
+		hint =
+			`The node retried with backoff. Check the Storage URL in the credential and the ` +
+			`network between n8n and ${host}.`;
 	}
 	return new NodeApiError(node, payload, {
 		message: redact(

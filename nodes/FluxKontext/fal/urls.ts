@@ -125,7 +125,8 @@ export interface JobUrls {
  * Request resource).
  */
 export function urlsForRequest(baseUrl: string, requestId: string): JobUrls {
-	const response = `${normalizeBaseUrl(baseUrl)}/${FAL_APP}/requests/${encodeURIComponent(requestId)}`;
+	const id = encodeURIComponent(requestId);
+	const response = `${normalizeBaseUrl(baseUrl)}/${FAL_APP}/requests/${id}`;
 	return {
 		response_url: response,
 		status_url: `${response}/status`,

@@ -109,8 +109,10 @@ export async function readBinaryImage(
 			'Input Binary Field',
 			size === 0
 				? `"${propertyName}" is empty (0 bytes)`
-				: `"${propertyName}" is not an image (${meta.mimeType || 'unknown type'}${meta.fileName ? `, ${meta.fileName}` : ''})`,
-			`Give a ${ACCEPTED_TYPES_TEXT} image${size === 0 ? '' : `; its first bytes show ${describeBytes(head)}`}`,
+				: `"${propertyName}" is not an image ` +
+						`(${meta.mimeType || 'unknown type'}${meta.fileName ? `, ${meta.fileName}` : ''})`,
+			`Give a ${ACCEPTED_TYPES_TEXT} ` +
+				`image${size === 0 ? '' : `; its first bytes show ${describeBytes(head)}`}`,
 		);
 	}
 	const fileName = meta.fileName || `${propertyName}.${ACCEPTED_IMAGE_TYPES[mimeType]}`;
@@ -263,7 +265,8 @@ export async function imagesToBinary(
 			mimeType = sniffImageType(decoded.data);
 			if (!mimeType)
 				throw fail(
-					`is a data URI that holds no image (declared ${decoded.mimeType}, ${decoded.data.length} bytes)`,
+					`is a data URI that holds no image (declared ${decoded.mimeType}, ` +
+						`${decoded.data.length} bytes)`,
 				);
 			content = decoded.data;
 		} else if (!parseHttpUrl(url) || !/^https?:\/\//i.test(url)) {
@@ -303,5 +306,6 @@ export async function imagesToBinary(
 }
 
 function defaultFileName(requestId: string | undefined, index: number, mimeType: string): string {
-	return `flux-kontext-${(requestId ?? 'image').slice(0, 8)}-${index + 1}.${ACCEPTED_IMAGE_TYPES[mimeType] ?? 'jpg'}`;
+	const extension = ACCEPTED_IMAGE_TYPES[mimeType] ?? 'jpg';
+	return `flux-kontext-${(requestId ?? 'image').slice(0, 8)}-${index + 1}.${extension}`;
 }

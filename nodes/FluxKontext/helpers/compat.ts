@@ -41,9 +41,12 @@ export async function assertSupportedCore(ctx: IExecuteFunctions): Promise<void>
 	if (missing.length === 0) return;
 	throw new NodeOperationError(
 		ctx.getNode(),
-		`FLUX Kontext needs n8n ${LOWEST_SUPPORTED_N8N} or newer: this n8n lacks ${missing.join(' and ')}`,
+		`FLUX Kontext needs n8n ${LOWEST_SUPPORTED_N8N} or newer: this n8n lacks ` +
+			`${missing.join(' and ')}`,
 		{
-			description: `Update n8n to ${LOWEST_SUPPORTED_N8N} or later (Settings > About n8n shows the version in use).`,
+			description:
+				`Update n8n to ${LOWEST_SUPPORTED_N8N} or later (Settings > About n8n shows ` +
+				`the version in use).`,
 		},
 	);
 }

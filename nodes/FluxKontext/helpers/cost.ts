@@ -77,8 +77,8 @@ export class ExecutionCost {
 }
 
 /**
- * What an estimate needs of the execution: its context, its client, and the signal that Stop and the
- * halt abort (the price request ends with it).
+ * What an estimate needs of the execution: its context, its client, and the signal that Stop and
+ * the halt abort (the price request ends with it).
  */
 export interface CostContext {
 	readonly ctx: IExecuteFunctions;
@@ -157,21 +157,28 @@ async function lookUpPrices(
 		const answer = await client.prices(endpoints, { itemIndex: 0, signal: execution.interrupt });
 		if (!answer) {
 			why =
-				"the Base URL is not fal's own host and the credential has no Platform URL, so fal's pricing API is not asked";
+				"the Base URL is not fal's own host and the credential has no Platform URL, so fal's " +
+				'pricing API is not asked';
 		} else if (answer.statusCode >= 200 && answer.statusCode < 300) {
 			for (const [endpoint, unitPrice] of pricesFromAnswer(answer.body)) {
 				if (endpoints.includes(endpoint))
 					prices.set(endpoint, { unitPrice, source: 'fal-pricing-api' });
 			}
-			why = `fal's pricing API gave no price per image in USD for ${endpoints.filter((e) => !prices.has(e)).join(', ')}`;
+			why =
+				`fal's pricing API gave no price per image in USD for ` +
+				`${endpoints.filter((e) => !prices.has(e)).join(', ')}`;
 		} else {
 			const detail = detailText(answer.body);
-			why = `fal's pricing API answered ${answer.statusCode}${detail ? ` (${client.redact(detail.slice(0, 200))})` : ''}`;
+			why =
+				`fal's pricing API answered ` +
+				`${answer.statusCode}${detail ? ` (${client.redact(detail.slice(0, 200))})` : ''}`;
 			if (answer.statusCode === 401 || answer.statusCode === 403)
 				why += '; reading prices may need an Admin API key';
 		}
 	} catch (error) {
-		why = `fal's pricing API could not be asked: ${client.redact(error instanceof Error ? error.message : String(error))}`;
+		why =
+			`fal's pricing API could not be asked: ` +
+			`${client.redact(error instanceof Error ? error.message : String(error))}`;
 	}
 	if (prices.size === endpoints.length) return { prices };
 	ctx.logger.debug(`FLUX Kontext: no price from fal's pricing API: ${why}`);
@@ -246,8 +253,12 @@ function budgetRefusal(
 	const limit = formatUsd(maxCost);
 	if (jobs.some((job, i) => job && !estimates[i])) {
 		return {
-			message: `Max Cost: the cost of this run cannot be estimated, so nothing was submitted (limit ${limit})`,
-			description: `No price is known: ${why ?? 'unknown reason'}. Set Price per Image in the credential, or remove Max Cost to run without a budget.`,
+			message:
+				`Max Cost: the cost of this run cannot be estimated, so nothing was submitted ` +
+				`(limit ${limit})`,
+			description:
+				`No price is known: ${why ?? 'unknown reason'}. Set Price per Image in the ` +
+				`credential, or remove Max Cost to run without a budget.`,
 		};
 	}
 	const known = estimates.filter((estimate): estimate is CostEstimate => estimate !== undefined);
@@ -263,9 +274,12 @@ function budgetRefusal(
 		),
 	];
 	return {
-		message: `Max Cost: this run would cost about ${formatUsd(total)}, more than the limit of ${limit}; nothing was submitted`,
+		message:
+			`Max Cost: this run would cost about ${formatUsd(total)}, more than the limit of ` +
+			`${limit}; nothing was submitted`,
 		description:
-			`${known.length} item(s), ${images} image(s) at ${unitPrices.map(formatUsd).join(' or ')} per image (from ${sources.join(' and ')}). ` +
+			`${known.length} item(s), ${images} image(s) at ${unitPrices.map(formatUsd).join(' or ')} ` +
+			`per image (from ${sources.join(' and ')}). ` +
 			'Lower Number of Images, split the input into smaller runs, or raise Max Cost.',
 	};
 }

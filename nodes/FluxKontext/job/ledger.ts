@@ -19,10 +19,16 @@ export type Fate =
 /** A cancel's outcome in words, completing "the job ..." or "; ...". */
 export function cancelOutcomeText(outcome: CancelOutcome): string {
 	if ('unconfirmed' in outcome)
-		return `the cancel could not be confirmed (${outcome.unconfirmed}): check the job with Get Status`;
+		return (
+			`the cancel could not be confirmed (${outcome.unconfirmed}): check the job with Get ` +
+			`Status`
+		);
 	switch (outcome.answer) {
 		case 'CANCELLATION_REQUESTED':
-			return 'the job was cancelled at fal (if it had already started, it may still finish and be billed)';
+			return (
+				'the job was cancelled at fal (if it had already started, it may still finish and ' +
+				'be billed)'
+			);
 		case 'ALREADY_COMPLETED':
 			return 'the job had already finished at fal and is billed: fetch its result with Get Result';
 		case 'NOT_FOUND':
@@ -47,7 +53,10 @@ function fateText(fate: Fate): string {
 		case 'cancelled':
 			return cancelOutcomeText(fate.outcome);
 		case 'maybeQueued':
-			return `its submit failed in a way that may have queued a job (${fate.reason}): look for it in fal's request list (fal.ai/dashboard)`;
+			return (
+				`its submit failed in a way that may have queued a job (${fate.reason}): look for ` +
+				`it in fal's request list (fal.ai/dashboard)`
+			);
 	}
 }
 

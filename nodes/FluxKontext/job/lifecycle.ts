@@ -72,7 +72,8 @@ export async function submitJob(
 		throw tagJob(
 			interruptedError(
 				execution,
-				`${WHY[execution.interruption()]} as request ${handle.request_id} was submitted; ${cancelOutcomeText(outcome)}`,
+				`${WHY[execution.interruption()]} as request ${handle.request_id} was submitted; ` +
+					`${cancelOutcomeText(outcome)}`,
 				itemIndex,
 			),
 			handle,
@@ -161,10 +162,14 @@ async function lostTrack(
 		? ` ${failure.description ?? ''}`
 		: '';
 	failure.message = `Lost track of request ${requestId} while waiting for it: ${failure.message}`;
-	failure.description = `The job may still be queued or running at fal, and be billed: check it with Get Status and this request id (or in fal's request list) before running the item again.${tokenAdvice}`;
+	failure.description =
+		`The job may still be queued or running at fal, and be billed: check it ` +
+		`with Get Status and this request id (or in fal's request list) before running the item ` +
+		`again.${tokenAdvice}`;
 	if (execution.owns(requestId) && !execution.ctx.continueOnFail()) {
 		execution.fail(failure, itemIndex);
-		failure.description += ` Meanwhile, ${cancelOutcomeText(await cancelJob(execution, handle, itemIndex))}.`;
+		failure.description +=
+			` Meanwhile, ` + `${cancelOutcomeText(await cancelJob(execution, handle, itemIndex))}.`;
 	} else {
 		execution.ledger.settle(requestId, { state: 'leftRunning', reason: failure.message });
 	}
@@ -194,7 +199,8 @@ export async function fetchResult(
 				execution,
 				`${why} while fetching the result of request ${handle.request_id}`,
 				itemIndex,
-				'Fetch it again with Get Result (fal keeps results about an hour), or raise the Timeout option.',
+				'Fetch it again with Get Result (fal keeps results about an hour), or raise the Timeout ' +
+					'option.',
 			),
 			handle,
 		);
@@ -329,7 +335,8 @@ async function interrupted(
 				execution,
 				`${why} while fetching the result of request ${requestId}`,
 				itemIndex,
-				`The job had finished at fal and is billed: fetch its result with Resource "Request" > Get Result and request id ${requestId} (fal keeps results about an hour).`,
+				`The job had finished at fal and is billed: fetch its result with Resource "Request" > ` +
+					`Get Result and request id ${requestId} (fal keeps results about an hour).`,
 			),
 			handle,
 		);
@@ -344,7 +351,8 @@ async function interrupted(
 				execution,
 				`Timed out after ${seconds} waiting for request ${requestId} (last status ${lastStatus})`,
 				itemIndex,
-				`The job goes on at fal and may still be billed. Fetch it later with Resource "Request" > Get Result and request id ${requestId}, or raise the Timeout option.`,
+				`The job goes on at fal and may still be billed. Fetch it later with Resource "Request" ` +
+					`> Get Result and request id ${requestId}, or raise the Timeout option.`,
 			),
 			handle,
 		);
@@ -354,7 +362,8 @@ async function interrupted(
 		throw tagJob(
 			interruptedError(
 				execution,
-				`${why} waiting for request ${requestId}; the job was left running at fal (this execution did not submit it)`,
+				`${why} waiting for request ${requestId}; the job was left running at fal (this ` +
+					`execution did not submit it)`,
 				itemIndex,
 				`Fetch it later with Resource "Request" > Get Result and request id ${requestId}.`,
 			),

@@ -38,7 +38,7 @@ export const IDLE_MS = { download: 30_000, stream: 45_000 } as const;
  */
 export const MAX_IMAGE_BYTES = 256_000_000;
 
-/** An upload's deadline: the PUT's base plus the time its bytes take at the slowest link allowed. */
+/** An upload's deadline: the PUT's base plus the time its bytes take at the slowest link. */
 export function uploadDeadlineMs(bytes: number): number {
 	const sending =
 		Number.isFinite(bytes) && bytes > 0 ? Math.ceil((bytes / UPLOAD_MIN_BYTES_PER_S) * 1000) : 0;

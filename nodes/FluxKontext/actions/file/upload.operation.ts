@@ -19,7 +19,8 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. data',
 		hint: 'The name of the input binary field containing the image',
 		description:
-			'Binary field of the input item holding the image (JPEG, PNG, WebP, GIF or AVIF). Its URL can then be given to Edit as Image URL, as often as needed, without uploading it again.',
+			'Binary field of the input item holding the image (JPEG, PNG, WebP, GIF or AVIF). Its URL ' +
+			'can then be given to Edit as Image URL, as often as needed, without uploading it again.',
 	},
 	optionsCollection(show, [
 		{
@@ -28,7 +29,8 @@ export const description: INodeProperties[] = [
 			type: 'boolean',
 			default: true,
 			description:
-				"Whether to pass the input item's binary data on to the output. Off: output only the URL and its details (lighter, e.g. for an AI agent).",
+				"Whether to pass the input item's binary data on to the output. Off: output only the URL " +
+				'and its details (lighter, e.g. for an AI agent).',
 		},
 		maxConcurrencyOption,
 	]),
@@ -57,7 +59,8 @@ export async function execute(
 		check.fail(
 			'Upload',
 			'the credential has no storage to upload to',
-			"Uploads go to fal's storage with fal's own Base URL (https://queue.fal.run); a gateway needs its storage URL in the credential's Storage URL field",
+			"Uploads go to fal's storage with fal's own Base URL (https://queue.fal.run); a gateway " +
+				"needs its storage URL in the credential's Storage URL field",
 		);
 	}
 	const image = await readBinaryImage(ctx, check, name.trim());

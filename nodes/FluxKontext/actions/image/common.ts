@@ -66,7 +66,9 @@ export const waitProperty: INodeProperties = {
 	displayOptions: { show },
 	default: true,
 	description:
-		'Whether to wait for the job and output its result and images. Off: output the queue handle (request_id, status_url, response_url, cancel_url) at once, for Get Status, Get Result or Cancel later.',
+		'Whether to wait for the job and output its result and images. Off: output the queue handle ' +
+		'(request_id, status_url, response_url, cancel_url) at once, for Get Status, Get Result or ' +
+		'Cancel later.',
 };
 
 export const IMAGE_UPLOAD_MODES = ['auto', 'always', 'never'] as const;
@@ -82,7 +84,8 @@ const imageUploadOption: INodeProperties = {
 			name: 'Auto',
 			value: 'auto',
 			description:
-				"Binary images go to fal's storage when the credential has one (fal's own Base URL, or a Storage URL), else inline; data URLs over 10 MB are uploaded too",
+				"Binary images go to fal's storage when the credential has one (fal's own Base URL, or a " +
+				'Storage URL), else inline; data URLs over 10 MB are uploaded too',
 		},
 		{
 			name: 'Always Upload',
@@ -98,7 +101,8 @@ const imageUploadOption: INodeProperties = {
 	],
 	default: 'auto',
 	description:
-		'How input images reach fal. Uploading sends a file URL instead of the bytes in the request: no size limit and far less memory.',
+		'How input images reach fal. Uploading sends a file URL instead of the bytes in the request: ' +
+		'no size limit and far less memory.',
 };
 
 /** Fields of the `options` collection, sorted by display name as n8n's editor expects. */
@@ -113,7 +117,8 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		],
 		default: '',
 		description:
-			"Width to height of the output. The default sends nothing: fal keeps the input image's ratio for Edit and makes 1:1 for Text to Image.",
+			"Width to height of the output. The default sends nothing: fal keeps the input image's " +
+			'ratio for Edit and makes 1:1 for Text to Image.',
 	},
 	downloadImagesOption,
 	{
@@ -144,7 +149,10 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		typeOptions: { minValue: 0, numberPrecision: 2 },
 		default: 1,
 		description:
-			"Budget for this execution: when the estimated cost of all items (images x price per image) is higher, the node refuses before submitting anything. The price comes from fal's pricing API or the credential's Price per Image; without either, the node refuses too rather than spend blind.",
+			'Budget for this execution: when the estimated cost of all items (images x price per ' +
+			'image) is higher, the node refuses before submitting anything. The price comes from ' +
+			"fal's pricing API or the credential's Price per Image; without either, the node refuses " +
+			'too rather than spend blind.',
 	},
 	{
 		displayName: 'Media Expiry (Seconds)',
@@ -153,7 +161,8 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		typeOptions: { minValue: 1, numberPrecision: 0 },
 		default: 3600,
 		description:
-			'How long fal keeps the generated image files on its CDN (sent as X-Fal-Object-Lifecycle-Preference). Download Images keeps your copy.',
+			'How long fal keeps the generated image files on its CDN (sent as ' +
+			'X-Fal-Object-Lifecycle-Preference). Download Images keeps your copy.',
 	},
 	{
 		displayName: 'Number of Images',
@@ -195,7 +204,8 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		})),
 		default: 'normal',
 		description:
-			"Sent as X-Fal-Queue-Priority. On fal's shared models, Low waits behind everyone else's requests.",
+			"Sent as X-Fal-Queue-Priority. On fal's shared models, Low waits behind everyone else's " +
+			'requests.',
 	},
 	{
 		displayName: 'Safety Tolerance',
@@ -207,7 +217,8 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		})),
 		default: '2',
 		description:
-			"How permissive fal's safety checker is, from 1 to 6 (fal's default: 2). Sent as text, as fal requires.",
+			"How permissive fal's safety checker is, from 1 to 6 (fal's default: 2). Sent as text, as " +
+			'fal requires.',
 	},
 	{
 		displayName: 'Seed',
@@ -215,7 +226,9 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		type: 'number',
 		typeOptions: { minValue: LIMITS.seed.random, numberPrecision: 0 },
 		default: -1,
-		description: `The same seed, prompt and model give the same image. ${LIMITS.seed.random} (the default): a random seed, chosen by fal and returned in the output.`,
+		description:
+			`The same seed, prompt and model give the same image. ${LIMITS.seed.random} ` +
+			`(the default): a random seed, chosen by fal and returned in the output.`,
 	},
 	{
 		displayName: 'Start Timeout (Seconds)',
@@ -224,7 +237,9 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		typeOptions: { minValue: 1.1, numberPrecision: 1 },
 		default: 60,
 		description:
-			'If the job has not started within this time, fal drops it unbilled (sent as X-Fal-Request-Timeout; more than 1 second). Once started it runs to the end. If Timeout is shorter, the node may stop waiting while fal still starts, and bills, the job.',
+			'If the job has not started within this time, fal drops it unbilled (sent as ' +
+			'X-Fal-Request-Timeout; more than 1 second). Once started it runs to the end. If Timeout ' +
+			'is shorter, the node may stop waiting while fal still starts, and bills, the job.',
 	},
 	{
 		displayName: 'Store Payloads',
@@ -232,7 +247,8 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		type: 'boolean',
 		default: true,
 		description:
-			"Whether fal keeps the request's input and output in its history (fal's default). Off sends X-Fal-Store-IO: 0; the image files stay on fal's CDN (see Media Expiry).",
+			"Whether fal keeps the request's input and output in its history (fal's default). Off " +
+			"sends X-Fal-Store-IO: 0; the image files stay on fal's CDN (see Media Expiry).",
 	},
 	{
 		displayName: 'Sync Mode',
@@ -240,7 +256,9 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		type: 'boolean',
 		default: false,
 		description:
-			"Whether fal returns the images inline (as data URIs) instead of as CDN URLs; they are then not kept in fal's history. Not with Wait for Completion off or a Webhook URL: fal keeps such large results only minutes.",
+			'Whether fal returns the images inline (as data URIs) instead of as CDN URLs; they are ' +
+			"then not kept in fal's history. Not with Wait for Completion off or a Webhook URL: fal " +
+			'keeps such large results only minutes.',
 	},
 	timeoutOption,
 	{
@@ -250,7 +268,8 @@ export const optionsProperty: INodeProperties = optionsCollection(show, [
 		default: '',
 		placeholder: 'e.g. {{ $execution.resumeUrl }}',
 		description:
-			'URL that fal POSTs the result to when the job ends (sent as fal_webhook). With Wait for Completion off and a Wait node set to "On Webhook Call", use {{ $execution.resumeUrl }}.',
+			'URL that fal POSTs the result to when the job ends (sent as fal_webhook). With Wait for ' +
+			'Completion off and a Wait node set to "On Webhook Call", use {{ $execution.resumeUrl }}.',
 	},
 ]);
 

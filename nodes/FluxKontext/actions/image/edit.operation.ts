@@ -43,7 +43,10 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. https://example.com/photo.png',
 		description:
-			"The image to edit: an http(s) URL fal can download, or a data URL (data:image/png;base64,...). JPEG, PNG, WebP, GIF or AVIF. Several images (one per line, separated by commas, or an array from an expression) use fal's multi-image endpoint.",
+			'The image to edit: an http(s) URL fal can download, or a data URL ' +
+			'(data:image/png;base64,...). JPEG, PNG, WebP, GIF or AVIF. Several images (one per ' +
+			"line, separated by commas, or an array from an expression) use fal's multi-image " +
+			'endpoint.',
 	},
 	{
 		displayName: 'Input Binary Field',
@@ -53,9 +56,13 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { ...show, imageSource: ['binary'] } },
 		default: 'data',
 		placeholder: 'e.g. data',
-		hint: "The name of the input binary field containing the image. Several, separated by commas, use fal's multi-image endpoint.",
+		hint:
+			'The name of the input binary field containing the image. Several, separated by ' +
+			"commas, use fal's multi-image endpoint.",
 		description:
-			"Binary field of the input item holding the image (JPEG, PNG, WebP, GIF or AVIF). It is uploaded to fal's storage when the credential has one, else sent inline (see the Image Upload option).",
+			'Binary field of the input item holding the image (JPEG, PNG, WebP, GIF or AVIF). It is ' +
+			"uploaded to fal's storage when the credential has one, else sent inline (see the Image " +
+			'Upload option).',
 	},
 ];
 
@@ -84,7 +91,8 @@ async function inputImages(
 		check.fail(
 			'Image Upload',
 			'is Always Upload, but the credential has no storage',
-			"Uploads go to fal's storage only with fal's own Base URL; a gateway needs its storage URL in the credential's Storage URL field. Or set Image Upload to Auto or Never",
+			"Uploads go to fal's storage only with fal's own Base URL; a gateway needs its storage URL " +
+				"in the credential's Storage URL field. Or set Image Upload to Auto or Never",
 		);
 	}
 	const source = check.oneOf('Image Source', ctx.getNodeParameter('imageSource', i, 'url'), [
@@ -166,11 +174,15 @@ function tooLargeInline(
 ): never {
 	const fix =
 		client.storageUrl === undefined
-			? "Give an http(s) URL of the image instead, or upload it: with fal's own Base URL images go to fal's storage, and a gateway that mirrors fal's storage API can be set as the credential's Storage URL"
-			: 'Set the Image Upload option to Auto or Always Upload (the credential has a storage), or give an http(s) URL of the image';
+			? "Give an http(s) URL of the image instead, or upload it: with fal's own Base URL images " +
+				"go to fal's storage, and a gateway that mirrors fal's storage API can be set as the " +
+				"credential's Storage URL"
+			: 'Set the Image Upload option to Auto or Always Upload (the credential has a storage), or ' +
+				'give an http(s) URL of the image';
 	return check.fail(
 		field,
-		`${label ? `${label} ` : ''}is ${mib(size)}, over the ${mib(INLINE_LIMIT_BYTES)} limit of images sent inline`,
+		`${label ? `${label} ` : ''}is ${mib(size)}, over the ${mib(INLINE_LIMIT_BYTES)} limit of ` +
+			`images sent inline`,
 		fix,
 	);
 }

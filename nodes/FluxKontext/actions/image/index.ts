@@ -36,7 +36,9 @@ export const description: INodeProperties[] = [
 	waitProperty,
 	{
 		displayName:
-			'Each item submits a paid job. n8n\'s "Retry On Fail" setting re-runs the whole node, submitting every item\'s job again: leave it off. The node itself retries what is safe (reads, and a submit that fal refused before queueing).',
+			'Each item submits a paid job. n8n\'s "Retry On Fail" setting re-runs the whole node, ' +
+			"submitting every item's job again: leave it off. The node itself retries what is safe " +
+			'(reads, and a submit that fal refused before queueing).',
 		name: 'retryNotice',
 		type: 'notice',
 		displayOptions: { show: { resource: ['image'] } },

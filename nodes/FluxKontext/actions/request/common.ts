@@ -24,7 +24,8 @@ export const requestIdProperty: INodeProperties = {
 	default: '={{ $json.request_id }}',
 	placeholder: 'e.g. acf05732-7cb3-445b-9f39-fdaeccb1d730',
 	description:
-		'The request_id of a job (the output of Edit or Text to Image with Wait for Completion off). A status or result URL of the job works too.',
+		'The request_id of a job (the output of Edit or Text to Image with Wait for Completion off). ' +
+		'A status or result URL of the job works too.',
 };
 
 export const waitForResultProperty: INodeProperties = {
@@ -34,7 +35,9 @@ export const waitForResultProperty: INodeProperties = {
 	displayOptions: { show: { ...show, operation: ['getResult'] } },
 	default: true,
 	description:
-		'Whether to follow a job that is still queued or running to its end, then output its result (bounded by the Timeout option). Off: answer at once, failing while the job has not finished.',
+		'Whether to follow a job that is still queued or running to its end, then output its result ' +
+		'(bounded by the Timeout option). Off: answer at once, failing while the job has not ' +
+		'finished.',
 };
 
 export const requestOptionsProperty: INodeProperties = optionsCollection(show, [
@@ -68,7 +71,8 @@ export function requestOf(
 		check.fail(
 			'Request ID',
 			shown,
-			'Use the request_id output by Edit or Text to Image (a UUID such as acf05732-7cb3-445b-9f39-fdaeccb1d730)',
+			'Use the request_id output by Edit or Text to Image (a UUID such as ' +
+				'acf05732-7cb3-445b-9f39-fdaeccb1d730)',
 		);
 	}
 	return {
