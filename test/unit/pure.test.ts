@@ -17,7 +17,7 @@ import {
 import { formatUsd } from '../../nodes/FluxKontext/helpers/cost';
 import { sniffImageType, splitImageUrls } from '../../nodes/FluxKontext/helpers/validation';
 import { mapWithConcurrency } from '../../nodes/FluxKontext/helpers/pool';
-import { decodeDataUri } from '../../nodes/FluxKontext/helpers/binary';
+import { decodeDataUri } from '../../nodes/FluxKontext/helpers/input-images';
 import { plainText } from '../../nodes/FluxKontext/fal/answer';
 import { validationProblems } from '../../nodes/FluxKontext/fal/detail';
 import { redact } from '../../nodes/FluxKontext/fal/secrets';

@@ -1,4 +1,4 @@
-import { dataUrlBytes } from '../../nodes/FluxKontext/helpers/binary';
+import { dataUrlBytes } from '../../nodes/FluxKontext/helpers/input-images';
 import { FAL_STORAGE_URL } from '../../nodes/FluxKontext/fal/storage';
 import { isFalHost, serviceUrlFor } from '../../nodes/FluxKontext/fal/urls';
 

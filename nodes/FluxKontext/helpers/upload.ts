@@ -4,7 +4,7 @@ import type { UploadStep } from '../fal/storage';
 import { MULTIPART_THRESHOLD_BYTES, PART_BYTES } from '../fal/storage';
 import { parseHttpUrl } from '../fal/urls';
 import type { CallOptions, FalClient } from '../transport';
-import type { BinaryStream, InputImage } from './binary';
+import type { BinaryStream, InputImage } from './input-images';
 
 /**
  * Uploads an input image to the storage host as fal's own clients do, and returns its `file_url`

@@ -9,18 +9,11 @@ import type { UploadStep } from '../fal/storage';
 import { STORAGE_TYPE, uploadError } from '../fal/storage';
 import { uploadDeadlineMs } from './deadlines';
 import { downloadImage } from './download';
-import type { CallOptions, CredentialRequest } from './exchange';
+import type { CallOptions, StreamAnswer } from './exchange';
 import { Exchange } from './exchange';
 import type { ClientCredential, TokenOrigin } from './origins';
 import { readClientCredential } from './origins';
-import type { RequestKind } from './retry';
 import type { ByteStream } from './signals';
-
-export interface StreamAnswer {
-	statusCode: number;
-	headers: Record<string, unknown>;
-	body: ByteStream;
-}
 
 /**
  * The one place that talks to fal: one method per exchange of fal's queue, storage and Platform
@@ -64,7 +57,7 @@ export class FalClient {
 		options: CallOptions,
 	): Promise<FalAnswer> {
 		const step = multipart ? 'initiate-multipart' : 'initiate';
-		return await this.call(
+		return await this.exchange.withCredential(
 			'read',
 			'initiate',
 			{
@@ -126,7 +119,7 @@ export class FalClient {
 		options: CallOptions,
 		headers?: Record<string, string>,
 	): Promise<IDataObject> {
-		const answer = await this.call(
+		const answer = await this.exchange.withCredential(
 			'submit',
 			'submit',
 			{
@@ -148,7 +141,7 @@ export class FalClient {
 	 */
 	async prices(endpointIds: string[], options: CallOptions): Promise<FalAnswer | undefined> {
 		if (this.platformUrl === undefined) return undefined;
-		return await this.call(
+		return await this.exchange.withCredential(
 			'once',
 			'pricing',
 			{
@@ -163,7 +156,7 @@ export class FalClient {
 	/** GET a status URL once; the caller decides what each status means. */
 	async status(url: string, logs: boolean, options: CallOptions): Promise<FalAnswer> {
 		const request = { method: 'GET' as const, url, qs: { logs: logs ? 1 : 0 } };
-		return await this.call('read', 'status', request, options);
+		return await this.exchange.withCredential('read', 'status', request, options);
 	}
 
 	/**
@@ -172,7 +165,7 @@ export class FalClient {
 	 * retried.
 	 */
 	async openStream(statusUrl: string, options: CallOptions): Promise<StreamAnswer> {
-		const answer = await this.call(
+		const answer = await this.exchange.withCredential(
 			'once',
 			'stream',
 			{
@@ -193,14 +186,24 @@ export class FalClient {
 	 */
 	async result(responseUrl: string, options: CallOptions & { once?: boolean }): Promise<FalAnswer> {
 		const kind = options.once ? 'once' : 'result';
-		return await this.call(kind, 'result', { method: 'GET', url: responseUrl }, options);
+		return await this.exchange.withCredential(
+			kind,
+			'result',
+			{ method: 'GET', url: responseUrl },
+			options,
+		);
 	}
 
 	/**
 	 * PUT a cancel. Interrupted only by `options.signal`: the cancel that follows a Stop passes none.
 	 */
 	async cancel(cancelUrl: string, options: CallOptions): Promise<FalAnswer> {
-		return await this.call('read', 'cancel', { method: 'PUT', url: cancelUrl }, options);
+		return await this.exchange.withCredential(
+			'read',
+			'cancel',
+			{ method: 'PUT', url: cancelUrl },
+			options,
+		);
 	}
 
 	/** Downloads a result image, whole: see transport/download.ts. */
@@ -281,15 +284,6 @@ export class FalClient {
 			requestId: options.requestId,
 			secrets: this.setup.secrets,
 		};
-	}
-
-	private async call(
-		kind: RequestKind,
-		operation: Operation,
-		request: CredentialRequest,
-		options: CallOptions,
-	): Promise<FalAnswer> {
-		return await this.exchange.withCredential(kind, operation, request, options);
 	}
 }
 

@@ -9,6 +9,7 @@ import type { ClientCredential } from './origins';
 import { assertTokenOrigin } from './origins';
 import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
+import type { ByteStream } from './signals';
 import { abortable, anySignal, startDeadline } from './signals';
 
 /**
@@ -36,6 +37,13 @@ export interface CallOptions {
 	gate?: AbortSignal;
 	/** This exchange's deadline, instead of its operation's (an upload's grows with its size). */
 	deadlineMs?: number;
+}
+
+/** An answer whose body is a stream (the status stream, a download), not yet read. */
+export interface StreamAnswer {
+	statusCode: number;
+	headers: Record<string, unknown>;
+	body: ByteStream;
 }
 
 export type CredentialRequest = Pick<

@@ -5,7 +5,6 @@
  * (every time and size limit), retry.ts (when to retry), signals.ts (abortable waits and reads).
  */
 export { FalClient } from './client';
-export type { StreamAnswer } from './client';
-export type { CallOptions } from './exchange';
+export type { CallOptions, StreamAnswer } from './exchange';
 export { DEADLINES_MS, IDLE_MS, MAX_IMAGE_BYTES, UPLOAD_MIN_BYTES_PER_S } from './deadlines';
 export type { ByteStream } from './signals';

@@ -1,6 +1,6 @@
 import type { IDataObject, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { readBinaryImage } from '../../helpers/binary';
+import { readBinaryImage } from '../../helpers/input-images';
 import type { Execution } from '../../job/execution';
 import { uploadImage } from '../../helpers/upload';
 import { InputChecker } from '../../helpers/validation';

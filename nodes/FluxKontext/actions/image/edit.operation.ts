@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { InputImage } from '../../helpers/binary';
-import { dataUrlBytes, dataUrlImage, readBinaryImage, toDataUrl } from '../../helpers/binary';
+import type { InputImage } from '../../helpers/input-images';
+import { dataUrlBytes, dataUrlImage, readBinaryImage, toDataUrl } from '../../helpers/input-images';
 import { endpointFor, LIMITS } from '../../fal/constants';
 import { INLINE_LIMIT_BYTES } from '../../fal/storage';
 import type { Execution } from '../../job/execution';
@@ -9,7 +9,8 @@ import { uploadImage } from '../../helpers/upload';
 import type { InputChecker } from '../../helpers/validation';
 import { splitImageUrls } from '../../helpers/validation';
 import type { FalClient } from '../../transport';
-import { IMAGE_UPLOAD_MODES, runImageJob } from './common';
+import { runImageJob } from './common';
+import { IMAGE_UPLOAD_MODES } from './options';
 
 const show = { resource: ['image'], operation: ['edit'] };
 

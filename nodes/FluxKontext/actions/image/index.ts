@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { modelProperty, optionsProperty, promptProperty, waitProperty } from './common';
+import { modelProperty, promptProperty, waitProperty } from './common';
+import { optionsProperty } from './options';
 import * as edit from './edit.operation';
 import * as textToImage from './textToImage.operation';
 

@@ -3,7 +3,7 @@ import type { INodeExecutionData } from 'n8n-workflow';
 import type { Execution } from '../../job/execution';
 import { asNodeError } from '../../job/execution';
 import { tagJob } from '../../job/handle';
-import { requestCancel } from '../../job/lifecycle';
+import { requestCancel } from '../../job/cancel';
 import { requestOf } from './common';
 
 /**

@@ -1,7 +1,8 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import type { Execution } from '../../job/execution';
-import { fetchResult, finishJob } from '../../job/lifecycle';
+import { finishJob } from '../../job/lifecycle';
+import { fetchResult } from '../../job/result';
 import { runControls } from '../../helpers/validation';
 import { requestOf } from './common';
 
