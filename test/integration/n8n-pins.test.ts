@@ -1,7 +1,7 @@
 /**
  * Pins on n8n-core behaviour the node relies on but n8n does not document. If one of these fails after an n8n
  * upgrade, the node's promise "no paid job runs unseen" is broken: read the comment of `withSignal` in
- * nodes/FluxKontext/transport/exchange.ts (withSignal) and find n8n's new way before shipping.
+ * nodes/FluxKontext/transport/exchange.ts and find n8n's new way before shipping.
  *
  * What is pinned: n8n-core's `httpRequestWithAuthentication` sets each request's `abortSignal` from
  * `this.getExecutionCancelSignal()` (n8n-core 2.41: execution-engine/node-execution-context/utils/
