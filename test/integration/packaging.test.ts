@@ -50,6 +50,35 @@ function freshCopy(): string {
 	return copy;
 }
 
+interface DryRun {
+	name: string;
+	version: string;
+	files: Array<{ path: string }>;
+}
+
+/**
+ * The result that `npm publish --dry-run --json` closes stdout with, after prepublishOnly's output: npm 10
+ * prints the object itself (`{"id": ..., "name": ..., "files": [...]}`), npm 11 keys it by the package name
+ * (`{"<name>": {...}}`). Both start with a line that is only `{`.
+ */
+function dryRunResult(stdout: string): DryRun {
+	const lines = stdout.split('\n');
+	for (let start = 0; start < lines.length; start++) {
+		if (lines[start] !== '{') continue;
+		let json: unknown;
+		try {
+			json = JSON.parse(lines.slice(start).join('\n'));
+		} catch {
+			continue; // a `{` line in prepublishOnly's output, not the result
+		}
+		const object = json as Record<string, unknown>;
+		const result = (Array.isArray(object.files) ? object : object[pkg.name]) as DryRun | undefined;
+		if (result && Array.isArray(result.files)) return result;
+		throw new Error(`npm printed JSON that holds no file list:\n${stdout.slice(-2000)}`);
+	}
+	throw new Error(`no JSON result in npm's output:\n${stdout.slice(-2000)}`);
+}
+
 /** The paths `npm publish` would put in the tarball (without its `package/` prefix), from a fresh copy. */
 function publishedFiles(): string[] {
 	const copy = freshCopy();
@@ -62,18 +91,16 @@ function publishedFiles(): string[] {
 				([key]) => !/^(npm_config_ignore_scripts|NODE_ENV)$/i.test(key),
 			),
 		);
-		const stdout = execFileSync(npm, ['publish', '--dry-run', '--json'], {
+		// --force: npm 11 asks the registry first and refuses a version that is already published, which
+		// would fail this test on every push after a release; forced, it checks nothing there and still
+		// packs (and runs prepublishOnly) exactly as a real publish would.
+		const stdout = execFileSync(npm, ['publish', '--dry-run', '--force', '--json'], {
 			cwd: copy,
 			encoding: 'utf8',
 			stdio: ['ignore', 'pipe', 'pipe'],
 			env: { ...env, npm_config_loglevel: 'error' },
 		});
-		// prepublishOnly's output comes first; the JSON object keyed by the package name closes stdout.
-		const json = JSON.parse(stdout.slice(stdout.lastIndexOf(`{\n  "${pkg.name}": {`))) as Record<
-			string,
-			{ name: string; version: string; files: Array<{ path: string }> }
-		>;
-		const result = json[pkg.name];
+		const result = dryRunResult(stdout);
 		expect(result.name).toBe(pkg.name);
 		expect(result.version).toBe(pkg.version);
 		return result.files.map((file) => file.path).sort();
@@ -81,6 +108,35 @@ function publishedFiles(): string[] {
 		fs.rmSync(copy, { recursive: true, force: true });
 	}
 }
+
+describe("reading npm's dry-run result", () => {
+	// What the two npm majors print (shortened), after prepublishOnly's own output.
+	const prepublishOutput =
+		"[19:50:27] Using gulpfile /tmp/x/gulpfile.js\n[19:50:27] Finished 'build:icons'\n";
+	const result = {
+		id: `${pkg.name}@${pkg.version}`,
+		name: pkg.name,
+		version: pkg.version,
+		files: [{ path: 'README.md', size: 1, mode: 420 }],
+	};
+
+	it('npm 10: the result object itself', () => {
+		const stdout = prepublishOutput + JSON.stringify(result, null, 2) + '\n';
+		expect(dryRunResult(stdout)).toEqual(result);
+	});
+
+	it("npm 11: the result keyed by the package's name", () => {
+		const stdout = prepublishOutput + JSON.stringify({ [pkg.name]: result }, null, 2) + '\n';
+		expect(dryRunResult(stdout)).toEqual(result);
+	});
+
+	it('a `{` line before the result is skipped; output with no file list is an error', () => {
+		const stdout = '{\nnot json\n' + JSON.stringify(result, null, 2);
+		expect(dryRunResult(stdout)).toEqual(result);
+		expect(() => dryRunResult(JSON.stringify({ other: 1 }, null, 2))).toThrow(/no file list/);
+		expect(() => dryRunResult('npm error code E403\n')).toThrow(/no JSON result/);
+	});
+});
 
 describe('the npm package', () => {
 	let files: string[];
