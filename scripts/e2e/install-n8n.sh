@@ -10,6 +10,16 @@ CACHE="${N8N_E2E_CACHE:-$HOME/.cache/n8n-nodes-flux-kontext}"
 DIR="$CACHE/n8n-$N8N_VERSION-node-$NODE_VERSION"
 log() { echo "install-n8n: $*" >&2; }
 
+# n8n's processes run with a tmpfs over /home (scripts/e2e/lib/n8n.ts): a cache under it is not there for them
+# ("node: not found"). On GitHub's runners that is the work and temp folders; under sudo -E, the default.
+mkdir -p "$CACHE"
+case "$(realpath "$CACHE")/" in
+/home/*)
+	log "the cache $CACHE is under /home, which the e2e run hides from n8n: set N8N_E2E_CACHE outside /home"
+	exit 1
+	;;
+esac
+
 if [ -f "$DIR/.complete" ]; then echo "$DIR"; exit 0; fi
 rm -rf "$DIR.partial"
 mkdir -p "$DIR.partial/node" "$DIR.partial/n8n"
