@@ -41,6 +41,7 @@ import { performance } from 'node:perf_hooks';
 import { Agent, request as undiciRequest } from 'undici';
 
 import { JPEG_IMAGE, pngOfSize, type ImageFile } from './images';
+import { DEV_PRICES, devDefaults } from './kontext-dev-schema';
 import { KONTEXT_ENDPOINTS, validateKontextInput } from './schema';
 
 export { makePng, TINY_JPEG, crc32 } from './images';
@@ -90,6 +91,8 @@ export interface FakeFalOptions {
 	reshapeResult?: (result: Record<string, unknown>) => Record<string, unknown>;
 	/** USD per image that the pricing API answers, by endpoint id. Default: fal's published prices (pro 0.04, max 0.08). */
 	prices?: Record<string, number>;
+	/** The pricing API's `unit` by endpoint id, where it is not `image` (default: the LoRA endpoints' megapixels). */
+	priceUnits?: Record<string, string>;
 }
 
 /** A proxy's error page (nginx's, byte for byte), for faults: `{ status: 502, body: BAD_GATEWAY_PAGE, headers: HTML }`. */
@@ -266,8 +269,11 @@ const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
 	prices: Object.fromEntries(
 		Object.keys(KONTEXT_ENDPOINTS).map((endpoint) => [
 			endpoint,
-			endpoint.includes('/max') ? 0.08 : 0.04,
+			DEV_PRICES[endpoint]?.unit_price ?? (endpoint.includes('/max') ? 0.08 : 0.04),
 		]),
+	),
+	priceUnits: Object.fromEntries(
+		Object.entries(DEV_PRICES).map(([endpoint, { unit }]) => [endpoint, unit]),
 	),
 };
 
@@ -856,8 +862,12 @@ export class FakeFal {
 			(image) => image.source === 'uploaded' && !image.bytes,
 		);
 		if (missing >= 0) {
-			const loc =
-				job.input.image_url !== undefined ? ['body', 'image_url'] : ['body', 'image_urls', missing];
+			const single = ['image_url', 'mask_url', 'reference_image_url'].filter(
+				(field) => typeof job.input[field] === 'string',
+			);
+			const loc = Array.isArray(job.input.image_urls)
+				? ['body', 'image_urls', missing]
+				: ['body', single[missing]];
 			return {
 				status: 422,
 				headers: {},
@@ -868,7 +878,7 @@ export class FakeFal {
 			};
 		}
 
-		const input = job.input;
+		const input = { ...devDefaults(job.endpoint), ...job.input };
 		const count = typeof input.num_images === 'number' ? input.num_images : 1;
 		const image = input.output_format === 'png' ? pngOfSize(this.options.pngBytes) : JPEG_IMAGE;
 		const syncMode = input.sync_mode === true;
@@ -1118,7 +1128,7 @@ export class FakeFal {
 			.map((id) => ({
 				endpoint_id: id,
 				unit_price: this.options.prices[id],
-				unit: 'image',
+				unit: this.options.priceUnits[id] ?? 'image',
 				currency: 'USD',
 			}));
 		sendJson(res, 200, { prices, next_cursor: null, has_more: false });
@@ -1269,6 +1279,8 @@ export class FakeFal {
 		const urls = [
 			input.image_url,
 			...(Array.isArray(input.image_urls) ? input.image_urls : []),
+			input.mask_url,
+			input.reference_image_url,
 		].filter((u): u is string => typeof u === 'string');
 		return urls.map((url): InputImage => {
 			if (url.startsWith('data:')) {

@@ -8,7 +8,10 @@
  * 422 `string_type`.
  */
 
-export type EndpointKind = 'edit' | 'text-to-image' | 'multi';
+import type { DevEndpointKind, FieldRule } from './kontext-dev-schema';
+import { DEV_ENDPOINTS, DEV_RULES, IMAGE_SIZE_PRESETS } from './kontext-dev-schema';
+
+export type EndpointKind = 'edit' | 'text-to-image' | 'multi' | DevEndpointKind;
 
 /** Every endpoint the fake accepts, by path, and which image input it needs. */
 export const KONTEXT_ENDPOINTS: Readonly<Record<string, EndpointKind>> = {
@@ -18,6 +21,7 @@ export const KONTEXT_ENDPOINTS: Readonly<Record<string, EndpointKind>> = {
 	'fal-ai/flux-pro/kontext/max/text-to-image': 'text-to-image',
 	'fal-ai/flux-pro/kontext/multi': 'multi',
 	'fal-ai/flux-pro/kontext/max/multi': 'multi',
+	...DEV_ENDPOINTS,
 };
 
 export const ASPECT_RATIOS = [
@@ -169,6 +173,7 @@ interface Field {
 
 /** The fields in model order (pydantic reports errors in that order). */
 function fieldsFor(kind: EndpointKind): Field[] {
+	if (kind in DEV_RULES) return DEV_RULES[kind as DevEndpointKind].map(fieldOfRule);
 	const imageInput: Field[] =
 		kind === 'edit'
 			? [{ name: 'image_url', check: imageUrl, required: true }]
@@ -207,3 +212,62 @@ export function validateKontextInput(
 	}
 	return issues;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Kontext [dev] family (kontext-dev-schema.ts): its rules as checks
+// ---------------------------------------------------------------------------------------------
+
+function fieldOfRule(rule: FieldRule): Field {
+	const check: Check =
+		rule.type === 'string'
+			? nonEmptyString
+			: rule.type === 'image'
+				? imageUrl
+				: rule.type === 'boolean'
+					? boolean
+					: rule.type === 'integer'
+						? integer(rule.min, rule.max)
+						: rule.type === 'number'
+							? number(rule.min, rule.max)
+							: rule.type === 'literal'
+								? literal(rule.values)
+								: rule.type === 'image_size'
+									? imageSize
+									: loraList;
+	return { name: rule.name, check, required: rule.required, nullable: rule.nullable };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+	typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `Union[ImageSize, Literal[...presets]]`: a preset name, or {width, height} of 1 to 14142 each. */
+const imageSize: Check = (value, loc) => {
+	if (typeof value === 'string') return literal(IMAGE_SIZE_PRESETS)(value, loc);
+	if (!isObject(value))
+		return [
+			issue(loc, 'model_attributes_type', 'Input should be a valid dictionary or object', value),
+		];
+	return (['width', 'height'] as const).flatMap((side) =>
+		value[side] === undefined ? [] : integer(1, 14142)(value[side], [...loc, side]),
+	);
+};
+
+/** `List[LoraWeight]`: each `{path: str, scale: float 0..4 = 1, force: bool}`. */
+const loraList: Check = (value, loc) => {
+	if (!Array.isArray(value))
+		return [issue(loc, 'list_type', 'Input should be a valid list', value)];
+	return value.flatMap((entry, n) => {
+		const at = [...loc, n];
+		if (!isObject(entry))
+			return [
+				issue(at, 'model_attributes_type', 'Input should be a valid dictionary or object', entry),
+			];
+		return [
+			...(entry.path === undefined
+				? [issue([...at, 'path'], 'missing', 'Field required', entry)]
+				: nonEmptyString(entry.path, [...at, 'path'])),
+			...(entry.scale === undefined ? [] : number(0, 4)(entry.scale, [...at, 'scale'])),
+			...(entry.force === undefined ? [] : boolean(entry.force, [...at, 'force'])),
+		];
+	});
+};
