@@ -22,7 +22,7 @@ import { plainText } from '../../nodes/FluxKontext/fal/answer';
 import { validationProblems } from '../../nodes/FluxKontext/fal/detail';
 import { redact } from '../../nodes/FluxKontext/fal/secrets';
 import { transportError } from '../../nodes/FluxKontext/fal/socket-errors';
-import { endpointFor } from '../../nodes/FluxKontext/fal/constants';
+import { endpointOf } from '../../nodes/FluxKontext/fal/endpoints';
 
 describe('SseParser', () => {
 	it('yields data of complete events across chunk boundaries, skipping comments', () => {
@@ -114,11 +114,17 @@ describe('URLs', () => {
 	});
 
 	it('maps models and kinds to fal endpoints', () => {
-		expect(endpointFor('pro', 'edit')).toBe('fal-ai/flux-pro/kontext');
-		expect(endpointFor('max', 'edit')).toBe('fal-ai/flux-pro/kontext/max');
-		expect(endpointFor('pro', 'textToImage')).toBe('fal-ai/flux-pro/kontext/text-to-image');
-		expect(endpointFor('max', 'textToImage')).toBe('fal-ai/flux-pro/kontext/max/text-to-image');
-		expect(endpointFor('max', 'multi')).toBe('fal-ai/flux-pro/kontext/max/multi');
+		expect(endpointOf('pro', 'edit')?.id).toBe('fal-ai/flux-pro/kontext');
+		expect(endpointOf('max', 'edit')?.id).toBe('fal-ai/flux-pro/kontext/max');
+		expect(endpointOf('pro', 'textToImage')?.id).toBe('fal-ai/flux-pro/kontext/text-to-image');
+		expect(endpointOf('max', 'textToImage')?.id).toBe('fal-ai/flux-pro/kontext/max/text-to-image');
+		expect(endpointOf('max', 'edit')?.multiId).toBe('fal-ai/flux-pro/kontext/max/multi');
+		expect(endpointOf('dev', 'edit')?.id).toBe('fal-ai/flux-kontext/dev');
+		expect(endpointOf('lora', 'edit')?.id).toBe('fal-ai/flux-kontext-lora');
+		expect(endpointOf('lora', 'textToImage')?.id).toBe('fal-ai/flux-kontext-lora/text-to-image');
+		expect(endpointOf('lora', 'inpaint')?.id).toBe('fal-ai/flux-kontext-lora/inpaint');
+		expect(endpointOf('dev', 'textToImage')).toBeUndefined();
+		expect(endpointOf('pro', 'inpaint')).toBeUndefined();
 	});
 });
 

@@ -15,7 +15,11 @@ import { maxConcurrency } from './shared';
 type Operation = (execution: Execution, itemIndex: number) => Promise<INodeExecutionData>;
 
 const operations: Record<string, Record<string, Operation>> = {
-	image: { edit: image.edit.execute, textToImage: image.textToImage.execute },
+	image: {
+		edit: image.edit.execute,
+		textToImage: image.textToImage.execute,
+		inpaint: image.inpaint.execute,
+	},
 	request: {
 		getStatus: request.getStatus.execute,
 		getResult: request.getResult.execute,

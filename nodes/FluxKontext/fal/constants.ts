@@ -3,8 +3,8 @@
  */
 
 /**
- * fal app id of every Kontext endpoint: status, result and cancel URLs use only this, never the
- * sub-path.
+ * fal app id of the [pro] and [max] endpoints, the Request resource's default (endpoints.ts has
+ * every endpoint's): status, result and cancel URLs use only the app id, never the sub-path.
  */
 export const FAL_APP = 'fal-ai/flux-pro';
 
@@ -15,20 +15,6 @@ export const DEFAULT_BASE_URL = 'https://queue.fal.run';
  * other.
  */
 export const DEFAULT_PLATFORM_URL = 'https://api.fal.ai';
-
-export type Model = 'pro' | 'max';
-
-/** Submit paths, by model and by kind of input. */
-export function endpointFor(model: Model, kind: 'edit' | 'multi' | 'textToImage'): string {
-	const tier = model === 'max' ? '/max' : '';
-	const suffix = kind === 'edit' ? '' : kind === 'multi' ? '/multi' : '/text-to-image';
-	return `${FAL_APP}/kontext${tier}${suffix}`;
-}
-
-/** fal's page of a model, with its price per image (prices change: link, never copy). */
-export function falModelPage(model: Model): string {
-	return `https://fal.ai/models/${endpointFor(model, 'edit')}`;
-}
 
 export const ASPECT_RATIOS = [
 	'21:9',
@@ -57,6 +43,8 @@ export const ACCEPTED_IMAGE_TYPES: Record<string, string> = {
 export const LIMITS = {
 	guidanceScale: { min: 1, max: 20 },
 	numImages: { min: 1, max: 4 },
+	numInferenceSteps: { min: 10, max: 50 },
+	strength: { min: 0.01, max: 1 },
 	/** `random` (the Seed field's default) sends no seed: fal picks one and returns it. */
 	seed: { min: 0, max: Number.MAX_SAFE_INTEGER, random: -1 },
 	maxConcurrency: { min: 1, max: 50, default: 10 },
@@ -70,21 +58,6 @@ export const LIMITS = {
 	 */
 	images: { max: 10 },
 } as const;
-
-/** fal field name → the node's display name, for error messages that point at the right field. */
-export const FIELD_LABELS: Record<string, string> = {
-	prompt: 'Prompt',
-	image_url: 'Image URL',
-	image_urls: 'Images',
-	guidance_scale: 'Guidance Scale',
-	num_images: 'Number of Images',
-	output_format: 'Output Format',
-	safety_tolerance: 'Safety Tolerance',
-	seed: 'Seed',
-	aspect_ratio: 'Aspect Ratio',
-	sync_mode: 'Sync Mode',
-	enhance_prompt: 'Enhance Prompt',
-};
 
 export const CREDENTIAL_NAME = 'fluxKontextApi';
 

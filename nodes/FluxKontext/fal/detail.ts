@@ -4,7 +4,7 @@
 
 import type { IDataObject } from 'n8n-workflow';
 
-import { FIELD_LABELS } from './constants';
+import { FIELD_LABELS } from './fields';
 import { plainText } from './answer';
 
 /** `detail` of a fal error body, as text. */

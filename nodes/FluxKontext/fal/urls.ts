@@ -1,6 +1,7 @@
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { DEFAULT_BASE_URL, FAL_APP } from './constants';
+import { APP_IDS } from './endpoints';
 
 /** Parses an absolute http(s) URL (or one relative to `base`), or returns undefined. */
 export function parseHttpUrl(value: string, base?: string): URL | undefined {
@@ -121,12 +122,12 @@ export interface JobUrls {
 }
 
 /**
- * The three URLs of a request, built from its id (used when no submit answer is at hand: the
- * Request resource).
+ * The three URLs of a request, built from its id and its endpoint's app id (used when no submit
+ * answer is at hand: the Request resource).
  */
-export function urlsForRequest(baseUrl: string, requestId: string): JobUrls {
+export function urlsForRequest(baseUrl: string, requestId: string, appId = FAL_APP): JobUrls {
 	const id = encodeURIComponent(requestId);
-	const response = `${normalizeBaseUrl(baseUrl)}/${FAL_APP}/requests/${id}`;
+	const response = `${normalizeBaseUrl(baseUrl)}/${appId}/requests/${id}`;
 	return {
 		response_url: response,
 		status_url: `${response}/status`,
@@ -142,8 +143,9 @@ export function urlsFromSubmit(
 	baseUrl: string,
 	requestId: string,
 	answer: Partial<Record<keyof JobUrls, unknown>>,
+	appId = FAL_APP,
 ): JobUrls {
-	const built = urlsForRequest(baseUrl, requestId);
+	const built = urlsForRequest(baseUrl, requestId, appId);
 	const pick = (key: keyof JobUrls) => {
 		const value = answer[key];
 		return typeof value === 'string' && parseHttpUrl(value) ? rebase(value, baseUrl) : built[key];
@@ -153,6 +155,16 @@ export function urlsFromSubmit(
 		response_url: pick('response_url'),
 		cancel_url: pick('cancel_url'),
 	};
+}
+
+/**
+ * The app id in one of fal's queue URLs (`.../fal-ai/flux-kontext-lora/requests/{id}/status`),
+ * when it is one of the node's apps; undefined for anything else.
+ */
+export function parseAppId(value: unknown): string | undefined {
+	if (typeof value !== 'string') return undefined;
+	const app = /\/([^/]+\/[^/]+)\/requests\/[0-9a-f-]{36}(?:[/?#]|$)/i.exec(value.trim())?.[1];
+	return app && APP_IDS.includes(app) ? app : undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,46 +1,50 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { endpointFor, LIMITS } from '../fal/constants';
+import type { Operation } from '../fal/endpoints';
 import { detailText } from '../fal/detail';
+import type { PriceUnit } from '../fal/pricing';
+import { pricesFromAnswer } from '../fal/pricing';
 import type { FalClient } from '../transport';
+import type { PricedJob } from './pricedJob';
+import { pricedJob } from './pricedJob';
 import { InputChecker, isSet } from './validation';
 
 /**
  * What a run will cost before it spends anything: each item's images x its endpoint's price per
- * image, the price read once per execution from fal's Platform API (or the credential's Price per
- * Image), and the Max Cost guard that refuses the whole run before any item submits.
+ * image (or x each image's megapixels, for an endpoint fal prices per megapixel), the price read
+ * once per execution from fal's Platform API (or the credential's Price per Image), and the Max
+ * Cost guard that refuses the whole run before any item submits.
  */
 
 export type PriceSource = 'fal-pricing-api' | 'credential';
 
-/** The `cost_estimate` of an output item (node-contract.md). */
+/**
+ * The `cost_estimate` of an output item (node-contract.md). A price per megapixel adds `unit`,
+ * `megapixels` (of each image) and, where the output size is not known before the job, `assumed`.
+ */
 export interface CostEstimate extends IDataObject {
 	amount: number;
 	currency: 'USD';
 	unit_price: number;
 	images: number;
 	source: PriceSource;
+	unit?: 'megapixel';
+	megapixels?: number;
+	assumed?: string;
 }
 
 interface Price {
 	unitPrice: number;
+	unit: PriceUnit;
 	source: PriceSource;
 }
 
-/**
- * What an item will submit, as far as its price goes; undefined for an item whose own input is
- * invalid.
- */
-interface PricedJob {
-	endpoint: string;
-	images: number;
-}
-
 /** The image operations, which submit paid jobs; the others cost nothing. */
-const PAID_OPERATIONS: Record<string, 'edit' | 'textToImage'> = {
+const PAID_OPERATIONS: Record<string, Operation> = {
 	edit: 'edit',
 	textToImage: 'textToImage',
+	inpaint: 'inpaint',
 };
 
 /** Why a run refused to start, for every item alike: nothing is submitted. */
@@ -115,32 +119,6 @@ export async function estimateExecution(
 }
 
 /**
- * The endpoint and image count of an item; undefined when its input is invalid (it fails later
- * without submitting).
- */
-function pricedJob(
-	ctx: IExecuteFunctions,
-	itemIndex: number,
-	operation: 'edit' | 'textToImage',
-): PricedJob | undefined {
-	try {
-		const check = new InputChecker(ctx.getNode(), itemIndex);
-		const model = check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), [
-			'pro',
-			'max',
-		] as const);
-		const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
-		const images = isSet(options, 'numImages')
-			? check.number('Number of Images', options.numImages, { ...LIMITS.numImages, integer: true })
-			: 1;
-		// A multi-image edit is priced as an edit of its model: fal publishes the same price for both.
-		return { endpoint: endpointFor(model, operation), images };
-	} catch {
-		return undefined;
-	}
-}
-
-/**
  * The price per image of each endpoint: fal's Platform API where it answers, else the credential's
  * Price per Image. `why` says why some endpoint has no price.
  */
@@ -160,12 +138,12 @@ async function lookUpPrices(
 				"the Base URL is not fal's own host and the credential has no Platform URL, so fal's " +
 				'pricing API is not asked';
 		} else if (answer.statusCode >= 200 && answer.statusCode < 300) {
-			for (const [endpoint, unitPrice] of pricesFromAnswer(answer.body)) {
+			for (const [endpoint, unitPrice, unit] of pricesFromAnswer(answer.body)) {
 				if (endpoints.includes(endpoint))
-					prices.set(endpoint, { unitPrice, source: 'fal-pricing-api' });
+					prices.set(endpoint, { unitPrice, unit, source: 'fal-pricing-api' });
 			}
 			why =
-				`fal's pricing API gave no price per image in USD for ` +
+				`fal's pricing API gave no price per image or megapixel in USD for ` +
 				`${endpoints.filter((e) => !prices.has(e)).join(', ')}`;
 		} else {
 			const detail = detailText(answer.body);
@@ -187,28 +165,8 @@ async function lookUpPrices(
 		return { prices, why: `${why}, and the credential has no Price per Image` };
 	for (const endpoint of endpoints)
 		if (!prices.has(endpoint))
-			prices.set(endpoint, { unitPrice: fromCredential, source: 'credential' });
+			prices.set(endpoint, { unitPrice: fromCredential, unit: 'image', source: 'credential' });
 	return { prices };
-}
-
-/**
- * `{prices:[{endpoint_id, unit_price, unit, currency}]}` as endpoint → USD per image; other units
- * and currencies are left out.
- */
-function pricesFromAnswer(body: unknown): Array<[string, number]> {
-	const list = (body as IDataObject | undefined)?.prices;
-	if (!Array.isArray(list)) return [];
-	return list.flatMap((entry) => {
-		const { endpoint_id, unit_price, unit, currency } = (entry ?? {}) as IDataObject;
-		const usable =
-			typeof endpoint_id === 'string' &&
-			typeof unit_price === 'number' &&
-			Number.isFinite(unit_price) &&
-			unit_price >= 0 &&
-			unit === 'image' &&
-			currency === 'USD';
-		return usable ? [[endpoint_id, unit_price] as [string, number]] : [];
-	});
 }
 
 /** The credential's Price per Image, when it is a usable number. */
@@ -218,12 +176,20 @@ function credentialPrice(value: unknown): number | undefined {
 }
 
 function estimateOf(job: PricedJob, price: Price): CostEstimate {
+	const perImage = price.unit === 'megapixel' ? job.megapixels : 1;
 	return {
-		amount: roundUsd(job.images * price.unitPrice),
+		amount: roundUsd(job.images * perImage * price.unitPrice),
 		currency: 'USD',
 		unit_price: price.unitPrice,
 		images: job.images,
 		source: price.source,
+		...(price.unit === 'megapixel'
+			? {
+					unit: 'megapixel' as const,
+					megapixels: roundUsd(job.megapixels),
+					...(job.assumed ? { assumed: job.assumed } : {}),
+				}
+			: {}),
 	};
 }
 
@@ -265,7 +231,16 @@ function budgetRefusal(
 	const total = roundUsd(known.reduce((sum, estimate) => sum + estimate.amount, 0));
 	if (total <= maxCost) return undefined;
 	const images = known.reduce((sum, estimate) => sum + estimate.images, 0);
-	const unitPrices = [...new Set(known.map((estimate) => estimate.unit_price))];
+	const unitPrices = [
+		...new Set(
+			known.map(
+				(estimate) =>
+					`${formatUsd(estimate.unit_price)} per ` +
+					`${estimate.unit === 'megapixel' ? 'megapixel' : 'image'}`,
+			),
+		),
+	];
+	const assumed = [...new Set(known.flatMap((estimate) => estimate.assumed ?? []))];
 	const sources = [
 		...new Set(
 			known.map((estimate) =>
@@ -278,8 +253,9 @@ function budgetRefusal(
 			`Max Cost: this run would cost about ${formatUsd(total)}, more than the limit of ` +
 			`${limit}; nothing was submitted`,
 		description:
-			`${known.length} item(s), ${images} image(s) at ${unitPrices.map(formatUsd).join(' or ')} ` +
-			`per image (from ${sources.join(' and ')}). ` +
+			`${known.length} item(s), ${images} image(s) at ${unitPrices.join(' or ')} ` +
+			`(from ${sources.join(' and ')})` +
+			`${assumed.length ? `, assuming ${assumed.join('; ')}` : ''}. ` +
 			'Lower Number of Images, split the input into smaller runs, or raise Max Cost.',
 	};
 }

@@ -47,6 +47,7 @@ export async function readBinaryImage(
 	ctx: IExecuteFunctions,
 	check: InputChecker,
 	propertyName: string,
+	field = 'Input Binary Field',
 ): Promise<InputImage> {
 	const itemIndex = check.itemIndex;
 	const item = ctx.getInputData()[itemIndex];
@@ -54,7 +55,7 @@ export async function readBinaryImage(
 	if (!meta) {
 		const present = Object.keys(item?.binary ?? {});
 		check.fail(
-			'Input Binary Field',
+			field,
 			`the input item has no binary field "${propertyName}"`,
 			present.length
 				? `Use one of: ${present.join(', ')}`
@@ -98,7 +99,7 @@ export async function readBinaryImage(
 	if (!mimeType) {
 		close();
 		check.fail(
-			'Input Binary Field',
+			field,
 			size === 0
 				? `"${propertyName}" is empty (0 bytes)`
 				: `"${propertyName}" is not an image ` +

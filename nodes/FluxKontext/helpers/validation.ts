@@ -1,13 +1,7 @@
 import type { IDataObject, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import {
-	ACCEPTED_IMAGE_TYPES,
-	ASPECT_RATIOS,
-	LIMITS,
-	OUTPUT_FORMATS,
-	SAFETY_TOLERANCES,
-} from '../fal/constants';
+import { ACCEPTED_IMAGE_TYPES, LIMITS } from '../fal/constants';
 import { parseHttpUrl } from '../fal/urls';
 
 /**
@@ -175,43 +169,6 @@ export function splitImageUrls(text: string): string[] {
  */
 export function isSet(options: IDataObject, key: string): boolean {
 	return options[key] !== undefined && options[key] !== null && options[key] !== '';
-}
-
-/**
- * The model input from the node's `options` collection: fal's field names, only the fields the user
- * set.
- */
-export function modelOptions(check: InputChecker, options: IDataObject): IDataObject {
-	const input: IDataObject = {};
-	const set = (key: string) => isSet(options, key);
-	if (set('guidanceScale'))
-		input.guidance_scale = check.number(
-			'Guidance Scale',
-			options.guidanceScale,
-			LIMITS.guidanceScale,
-		);
-	if (set('numImages'))
-		input.num_images = check.number('Number of Images', options.numImages, {
-			...LIMITS.numImages,
-			integer: true,
-		});
-	if (set('outputFormat'))
-		input.output_format = check.oneOf('Output Format', options.outputFormat, OUTPUT_FORMATS);
-	// fal's schema types safety_tolerance as a string: a number is a (billed) 422.
-	if (set('safetyTolerance'))
-		input.safety_tolerance = check.oneOf(
-			'Safety Tolerance',
-			options.safetyTolerance,
-			SAFETY_TOLERANCES,
-		);
-	if (set('seed') && Number(options.seed) !== LIMITS.seed.random)
-		input.seed = check.number('Seed', options.seed, { ...LIMITS.seed, integer: true });
-	if (set('aspectRatio'))
-		input.aspect_ratio = check.oneOf('Aspect Ratio', options.aspectRatio, ASPECT_RATIOS);
-	if (set('syncMode')) input.sync_mode = check.boolean('Sync Mode', options.syncMode);
-	if (set('enhancePrompt'))
-		input.enhance_prompt = check.boolean('Enhance Prompt', options.enhancePrompt);
-	return input;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { jobFailedAtFal, mayHaveQueuedJob, requestIdOf } from '../fal/error-tags';
+import { appIdOf } from '../fal/endpoints';
 import { urlsFromSubmit } from '../fal/urls';
 import type { CallOptions } from '../transport';
 import { anySignal, startDeadline } from '../transport/signals';
@@ -53,7 +54,7 @@ export async function submitJob(
 			{ itemIndex, gate: execution.interrupt },
 			request.headers,
 		);
-		handle = handleFrom(execution, answer, itemIndex);
+		handle = handleFrom(execution, answer, itemIndex, appIdOf(request.endpoint));
 	} catch (error) {
 		// The gate closed between attempts: the last answer proved nothing was queued (429, connection
 		// refused).
@@ -146,7 +147,12 @@ export async function finishJob(
 	}
 }
 
-function handleFrom(execution: Execution, answer: IDataObject, itemIndex: number): JobHandle {
+function handleFrom(
+	execution: Execution,
+	answer: IDataObject,
+	itemIndex: number,
+	appId: string,
+): JobHandle {
 	const id = answer.request_id;
 	// An answer without a request id may still have queued a job: said as such, like any unknown
 	// submit answer.
@@ -157,7 +163,7 @@ function handleFrom(execution: Execution, answer: IDataObject, itemIndex: number
 	return {
 		request_id: id,
 		status: typeof answer.status === 'string' ? answer.status : 'IN_QUEUE',
-		...urlsFromSubmit(execution.client.baseUrl, id, answer),
+		...urlsFromSubmit(execution.client.baseUrl, id, answer, appId),
 		queue_position: typeof answer.queue_position === 'number' ? answer.queue_position : null,
 	};
 }

@@ -5,32 +5,15 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
-import { falModelPage } from '../../fal/constants';
+import type { EndpointSpec, Operation } from '../../fal/endpoints';
 import { requestHeaders } from '../../helpers/headers';
+import { modelInput } from '../../helpers/modelInput';
 import type { Execution } from '../../job/execution';
 import { finishJob, submitJob } from '../../job/lifecycle';
-import { InputChecker, modelOptions, runControls } from '../../helpers/validation';
+import { InputChecker, runControls } from '../../helpers/validation';
+import { endpointFor } from './model';
 
 const show = { resource: ['image'] };
-
-export const modelProperty: INodeProperties = {
-	displayName: 'Model',
-	name: 'model',
-	type: 'options',
-	displayOptions: { show },
-	options: [
-		{ name: 'FLUX.1 Kontext [Pro]', value: 'pro', description: 'Fast, and the cheaper of the two' },
-		{
-			name: 'FLUX.1 Kontext [Max]',
-			value: 'max',
-			description: 'Best prompt adherence and typography, at a higher price per image',
-		},
-	],
-	default: 'pro',
-	description: `Prices per image are on fal's model pages: ${(['pro', 'max'] as const)
-		.map((model) => `<a href="${falModelPage(model)}">${model === 'pro' ? 'Pro' : 'Max'}</a>`)
-		.join(', ')}`,
-};
 
 export const promptProperty: INodeProperties = {
 	displayName: 'Prompt',
@@ -42,7 +25,8 @@ export const promptProperty: INodeProperties = {
 	default: '',
 	placeholder: 'e.g. Put a donut next to the flour',
 	description:
-		'For Edit: the change to make, in plain words. For Text to Image: the image to create.',
+		'For Edit: the change to make, in plain words. For Text to Image: the image to create. ' +
+		'For Inpaint: what to paint into the masked area.',
 };
 
 export const waitProperty: INodeProperties = {
@@ -57,38 +41,37 @@ export const waitProperty: INodeProperties = {
 		'Cancel later.',
 };
 
+/** The images of an item's input, and the endpoint they go to (the multi-image one for several). */
 export type BuildInput = (
 	ctx: IExecuteFunctions,
 	check: InputChecker,
-	model: 'pro' | 'max',
+	endpoint: EndpointSpec,
 ) => Promise<{ endpoint: string; input: IDataObject }>;
 
 /**
- * What Edit and Text to Image share: check every input before spending money, submit, then either
- * output the queue handle or follow the job to its result.
+ * What Edit, Text to Image and Inpaint share: check every input before spending money, submit,
+ * then either output the queue handle or follow the job to its result.
  */
 export async function runImageJob(
 	execution: Execution,
 	itemIndex: number,
+	operation: Operation,
 	build: BuildInput,
 ): Promise<INodeExecutionData> {
 	const { ctx } = execution;
 	const check = new InputChecker(ctx.getNode(), itemIndex);
 	const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const controls = runControls(check, options);
-	const model = check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), [
-		'pro',
-		'max',
-	] as const);
+	const spec = endpointFor(check, operation, ctx.getNodeParameter('model', itemIndex, 'pro'));
 	const prompt = check.prompt(ctx.getNodeParameter('prompt', itemIndex));
-	const fields = modelOptions(check, options);
+	const fields = modelInput(check, options, spec);
 	const headers = requestHeaders(check, options);
 	const wait = check.boolean(
 		'Wait for Completion',
 		ctx.getNodeParameter('waitForCompletion', itemIndex, true),
 	);
 	// Last, as it may read input binaries: every cheaper check has passed by then.
-	const { endpoint, input } = await build(ctx, check, model);
+	const { endpoint, input } = await build(ctx, check, spec);
 	const body: IDataObject = { prompt, ...input, ...fields };
 
 	const handle = await submitJob(execution, itemIndex, {

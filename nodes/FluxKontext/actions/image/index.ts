@@ -1,11 +1,13 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { modelProperty, promptProperty, waitProperty } from './common';
+import { promptProperty, waitProperty } from './common';
 import { optionsProperty } from './options';
 import * as edit from './edit.operation';
+import * as inpaint from './inpaint.operation';
+import { modelProperties } from './model';
 import * as textToImage from './textToImage.operation';
 
-export { edit, textToImage };
+export { edit, inpaint, textToImage };
 
 export const description: INodeProperties[] = [
 	{
@@ -19,7 +21,17 @@ export const description: INodeProperties[] = [
 				name: 'Edit',
 				value: 'edit',
 				action: 'Edit an image',
-				description: 'Change an image as a prompt describes (FLUX.1 Kontext image editing)',
+				description:
+					'Change an image as a prompt describes (FLUX.1 Kontext image editing); [pro] and ' +
+					'[max] also combine several images',
+			},
+			{
+				name: 'Inpaint',
+				value: 'inpaint',
+				action: 'Paint a reference image into a masked area',
+				description:
+					'Repaint the masked area of an image with the subject of a reference image (a ' +
+					'product, a garment, a face), as the prompt says; model LoRA',
 			},
 			{
 				name: 'Text to Image',
@@ -30,10 +42,11 @@ export const description: INodeProperties[] = [
 		],
 		default: 'edit',
 	},
-	modelProperty,
+	...modelProperties,
 	promptProperty,
 	...edit.description,
 	...textToImage.description,
+	...inpaint.description,
 	waitProperty,
 	{
 		displayName:

@@ -1,6 +1,5 @@
 import type { INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { endpointFor } from '../../fal/constants';
 import type { Execution } from '../../job/execution';
 import { runImageJob } from './common';
 
@@ -11,8 +10,8 @@ export async function execute(
 	execution: Execution,
 	itemIndex: number,
 ): Promise<INodeExecutionData> {
-	return await runImageJob(execution, itemIndex, async (_ctx, _check, model) => ({
-		endpoint: endpointFor(model, 'textToImage'),
+	return await runImageJob(execution, itemIndex, 'textToImage', async (_ctx, _check, spec) => ({
+		endpoint: spec.id,
 		input: {},
 	}));
 }

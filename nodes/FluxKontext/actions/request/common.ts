@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { parseRequestId, urlsForRequest } from '../../fal/urls';
+import { appIdOfModel, MODELS } from '../../fal/endpoints';
+import { parseAppId, parseRequestId, urlsForRequest } from '../../fal/urls';
 import type { JobHandle } from '../../job/handle';
 import { InputChecker } from '../../helpers/validation';
 import {
@@ -11,6 +12,7 @@ import {
 	optionsCollection,
 	timeoutOption,
 } from '../shared';
+import { MODEL_TEXT } from '../image/model';
 
 const show = { resource: ['request'] };
 const onGetResult = { show: { '/operation': ['getResult'] } };
@@ -26,6 +28,21 @@ export const requestIdProperty: INodeProperties = {
 	description:
 		'The request_id of a job (the output of Edit or Text to Image with Wait for Completion off). ' +
 		'A status or result URL of the job works too.',
+};
+
+export const requestModelProperty: INodeProperties = {
+	displayName: 'Model',
+	name: 'model',
+	type: 'options',
+	displayOptions: { show },
+	options: MODELS.map((model) => ({
+		name: MODEL_TEXT[model].name,
+		value: model,
+		description: `Jobs under fal's app ${appIdOfModel(model)}`,
+	})),
+	default: 'pro',
+	description:
+		"The model the job was submitted to: fal keeps its status and result under that model's app. A status or result URL given as Request ID names the app itself.",
 };
 
 export const waitForResultProperty: INodeProperties = {
@@ -51,7 +68,7 @@ export const requestOptionsProperty: INodeProperties = optionsCollection(show, [
 /**
  * The item's request id, checked, as a handle with the job's URLs on the credential's base URL
  * (fal's app path: a Kontext job's status, result and cancel URLs never carry the endpoint's
- * sub-path).
+ * sub-path). The app comes from a queue URL given as Request ID, else from the Model field.
  */
 export function requestOf(
 	ctx: IExecuteFunctions,
@@ -61,6 +78,9 @@ export function requestOf(
 	const check: InputChecker = new InputChecker(ctx.getNode(), itemIndex);
 	const value = ctx.getNodeParameter('requestId', itemIndex, '') as unknown;
 	const requestId = parseRequestId(value);
+	const appId =
+		parseAppId(value) ??
+		appIdOfModel(check.oneOf('Model', ctx.getNodeParameter('model', itemIndex, 'pro'), MODELS));
 	if (!requestId) {
 		const shown =
 			value === undefined || value === null || (typeof value === 'string' && value.trim() === '')
@@ -80,7 +100,7 @@ export function requestOf(
 		handle: {
 			request_id: requestId,
 			status: 'UNKNOWN',
-			...urlsForRequest(baseUrl, requestId),
+			...urlsForRequest(baseUrl, requestId, appId),
 			queue_position: null,
 		},
 	};

@@ -1,7 +1,12 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import * as cancel from './cancel.operation';
-import { requestIdProperty, requestOptionsProperty, waitForResultProperty } from './common';
+import {
+	requestIdProperty,
+	requestModelProperty,
+	requestOptionsProperty,
+	waitForResultProperty,
+} from './common';
 import * as getResult from './getResult.operation';
 import * as getStatus from './getStatus.operation';
 
@@ -37,6 +42,7 @@ export const description: INodeProperties[] = [
 		default: 'getStatus',
 	},
 	requestIdProperty,
+	requestModelProperty,
 	waitForResultProperty,
 	requestOptionsProperty,
 ];
