@@ -263,6 +263,46 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 		},
 	],
 	[
+		'product-into-scene-inpaint: scene, mask and product reach the inpaint endpoint; PNG out',
+		async (ctx) => {
+			const execution = await runExample(ctx, 'product-into-scene-inpaint');
+			const node = nodeOf(examples['product-into-scene-inpaint'], (n) => ours(n.type));
+			const [item] = outputOf(execution, node.name);
+			const job = ctx.fal.jobs.get(String(item.json.request_id));
+			assert(
+				job?.endpoint === 'fal-ai/flux-kontext-lora/inpaint' &&
+					[job.input.image_url, job.input.mask_url, job.input.reference_image_url].every(
+						(url) => typeof url === 'string' && url.startsWith('https://'),
+					),
+				`fal got ${job?.endpoint} ${JSON.stringify(job?.input)}`,
+			);
+			assert(
+				item.binary?.data.mimeType === 'image/png',
+				`binary: ${JSON.stringify(item.binary?.data)}`,
+			);
+			return `${await holdsFalImage(ctx.rest, item)} bytes of PNG`;
+		},
+	],
+	[
+		'style-with-lora: the LoRA edit sends its LoRA; PNG out',
+		async (ctx) => {
+			const execution = await runExample(ctx, 'style-with-lora');
+			const [item] = outputOf(
+				execution,
+				nodeOf(examples['style-with-lora'], (n) => ours(n.type)).name,
+			);
+			const job = ctx.fal.jobs.get(String(item.json.request_id));
+			const loras = job?.input.loras as Array<{ path: string; scale: number }> | undefined;
+			assert(
+				job?.endpoint === 'fal-ai/flux-kontext-lora' &&
+					loras?.length === 1 &&
+					loras[0].scale === 1.2,
+				`fal got ${job?.endpoint} ${JSON.stringify(job?.input)}`,
+			);
+			return `${await holdsFalImage(ctx.rest, item)} bytes of PNG`;
+		},
+	],
+	[
 		"batch-restyle-images: every image restyled and written to n8n's files folder",
 		async (ctx) => {
 			const example = examples['batch-restyle-images'];

@@ -406,6 +406,65 @@ describe('the parameter check itself', () => {
 const server = useFakeFal();
 
 describe('running the examples against the fake fal', () => {
+	it('product-into-scene-inpaint: the Set fields reach the inpaint endpoint as image, mask and reference', async () => {
+		const { fal } = server;
+		const example = load('product-into-scene-inpaint.json');
+		const next = (name: string) => example.connections[name]?.main[0][0]?.node;
+		const trigger = nodeOf(example, (node) => node.type === 'n8n-nodes-base.manualTrigger');
+		const set = nodeOf(example, (node) => node.name === next(trigger.name));
+		const inpaint = nodeOf(example, (node) => node.name === next(set.name));
+		expect([set.type, inpaint.type]).toEqual(['n8n-nodes-base.set', OUR_TYPE]);
+		// What Set outputs: one item with its string fields.
+		const fields = Object.fromEntries(
+			(
+				set.parameters.assignments as { assignments: Array<{ name: string; value: string }> }
+			).assignments.map((a) => [a.name, a.value]),
+		);
+		const run = await runWorkflow({
+			parameters: inpaint.parameters,
+			credentials: credentialsFor(fal),
+			nodeName: inpaint.name,
+			items: [{ json: fields }],
+		});
+		expect(run.error).toBeUndefined();
+		const [submit] = requestsOf(fal, 'submit');
+		expect(submit.path).toBe('/fal-ai/flux-kontext-lora/inpaint');
+		expect(submit.body).toEqual({
+			prompt: inpaint.parameters.prompt,
+			image_url: fields.scene_url,
+			mask_url: fields.mask_url,
+			reference_image_url: fields.product_url,
+			strength: 0.9,
+			num_inference_steps: 30,
+		});
+		const [item] = run.output(inpaint.name);
+		expect(item.binary?.data.mimeType).toBe('image/png');
+		expect(isPng(item.binary!.data.data)).toBe(true);
+	});
+
+	it('style-with-lora: the LoRA Edit sends the image and the LoRA, outputs the styled PNG', async () => {
+		const { fal } = server;
+		const example = load('style-with-lora.json');
+		const edit = nodeOf(example, ours);
+		const run = await runWorkflow({
+			parameters: edit.parameters,
+			credentials: credentialsFor(fal),
+			nodeName: edit.name,
+		});
+		expect(run.error).toBeUndefined();
+		const [submit] = requestsOf(fal, 'submit');
+		expect(submit.path).toBe('/fal-ai/flux-kontext-lora');
+		const options = edit.parameters.options as { loras: { lora: Array<{ path: string }> } };
+		expect(submit.body).toEqual({
+			prompt: edit.parameters.prompt,
+			image_url: edit.parameters.imageUrl,
+			acceleration: 'regular',
+			loras: [{ path: options.loras.lora[0].path, scale: 1.2 }],
+		});
+		const [item] = run.output(edit.name);
+		expect(isPng(item.binary!.data.data)).toBe(true);
+	});
+
 	it("edit-image-from-url: submits the example's prompt and URL, outputs the edited image as binary", async () => {
 		const { fal } = server;
 		const example = load('edit-image-from-url.json');
