@@ -5,7 +5,7 @@
  */
 import { makePng } from '../support/fake-fal';
 import type { FakeFal } from '../support/fake-fal';
-import { runWorkflow } from '../support/engine';
+import { DEFAULT_NODE_TYPE, loadPackage, runWorkflow } from '../support/engine';
 import {
 	credentialsFor,
 	editParams,
@@ -592,5 +592,46 @@ describe('hand-off and the Request resource on the new apps', () => {
 		const pro = await run({ resource: 'request', operation: 'getStatus', requestId: id }, fal);
 		expect(pro.error).toBeDefined();
 		expect(requestsOf(fal, 'status').at(-1)!.path).toBe(`/fal-ai/flux-pro/requests/${id}/status`);
+	});
+});
+
+describe('as an AI Agent tool', () => {
+	const TOOL_TYPE = `${DEFAULT_NODE_TYPE}Tool`;
+	beforeAll(async () => {
+		const pkg = await loadPackage();
+		pkg.nodeTypes[TOOL_TYPE] = pkg.nodeTypes[DEFAULT_NODE_TYPE];
+	});
+	const tool = textToImageParams({
+		model: "={{ $fromAI('model', 'pro, max or lora', 'string', 'pro') }}",
+		prompt: "={{ $fromAI('prompt', 'The image to create', 'string') }}",
+		options: { downloadImages: false },
+	});
+
+	it('the agent picks the model through $fromAI: lora goes to the LoRA endpoint', async () => {
+		const { fal } = server;
+		const result = await runWorkflow({
+			parameters: tool,
+			credentials: credentialsFor(fal),
+			items: [{ json: { model: 'lora', prompt: 'A brand mascot' } }],
+			nodeType: TOOL_TYPE,
+		});
+		expect(result.error).toBeUndefined();
+		expect(requestsOf(fal, 'submit')[0]).toMatchObject({
+			path: '/fal-ai/flux-kontext-lora/text-to-image',
+			body: { prompt: 'A brand mascot' },
+		});
+	});
+
+	it('a model the operation does not serve fails with what to use instead, before any request', async () => {
+		const { fal } = server;
+		const result = await runWorkflow({
+			parameters: tool,
+			credentials: credentialsFor(fal),
+			items: [{ json: { model: 'dev', prompt: 'A brand mascot' } }],
+			nodeType: TOOL_TYPE,
+		});
+		expect(result.error?.message).toBe('Model: Dev has no Text to Image endpoint at fal');
+		expect((result.error as { description?: string }).description).toContain('Use Pro, Max, LoRA');
+		expect(fal.requests).toHaveLength(0);
 	});
 });
