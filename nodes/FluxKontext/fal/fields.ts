@@ -93,14 +93,16 @@ export const FIELDS = {
 			unsetChoice: "Default (Edit: Input's Ratio; Text to Image: 1:1)",
 		},
 		describe: () =>
-			"Width to height of the output. The default sends nothing: fal keeps the input image's ratio for Edit and makes 1:1 for Text to Image.",
+			"Width to height of the output. The default sends nothing: fal keeps the input image's " +
+			'ratio for Edit and makes 1:1 for Text to Image.',
 	},
 	enableSafetyChecker: {
 		fal: 'enable_safety_checker',
 		label: 'Enable Safety Checker',
 		type: { kind: 'boolean' },
 		describe: (d) =>
-			`Whether fal checks the images for unsafe content (has_nsfw_concepts)${defaultText(d === 'true' ? 'on' : d && 'off')}`,
+			`Whether fal checks the images for unsafe content ` +
+			`(has_nsfw_concepts)${defaultText(d === 'true' ? 'on' : d && 'off')}`,
 	},
 	enhancePrompt: {
 		fal: 'enhance_prompt',
@@ -113,7 +115,8 @@ export const FIELDS = {
 		label: 'Guidance Scale',
 		type: { kind: 'number', ...LIMITS.guidanceScale, precision: 1 },
 		describe: (d) =>
-			`How closely the image follows the prompt, from ${LIMITS.guidanceScale.min} to ${LIMITS.guidanceScale.max}${defaultText(d)}`,
+			`How closely the image follows the prompt, from ${LIMITS.guidanceScale.min} to ` +
+			`${LIMITS.guidanceScale.max}${defaultText(d)}`,
 	},
 	imageSize: {
 		fal: 'image_size',
@@ -131,28 +134,32 @@ export const FIELDS = {
 			{ name: 'Custom (Width and Height)', value: 'custom' },
 		],
 		describe: (d) =>
-			`Size of the output${defaultText(d)}. Custom: set Image Width and Image Height (fal's default 512 each; multiples of 16 work best). LoRA output is billed per megapixel.`,
+			`Size of the output${defaultText(d)}. Custom: set Image Width and Image Height (fal's ` +
+			`default 512 each; multiples of 16 work best). LoRA output is billed per megapixel.`,
 	},
 	loras: {
 		fal: 'loras',
 		label: 'LoRAs',
 		type: { kind: 'loras' },
 		describe: () =>
-			`LoRA weights to apply, merged in order (up to ${LORAS_MAX}): a URL or path of a .safetensors file, or a Hugging Face model name`,
+			`LoRA weights to apply, merged in order (up to ${LORAS_MAX}): a URL or path of a ` +
+			`.safetensors file, or a Hugging Face model name`,
 	},
 	numImages: {
 		fal: 'num_images',
 		label: 'Number of Images',
 		type: { kind: 'number', ...LIMITS.numImages, integer: true },
 		describe: (d) =>
-			`How many images to create per item, from ${LIMITS.numImages.min} to ${LIMITS.numImages.max}${defaultText(d)}. Each is billed.`,
+			`How many images to create per item, from ${LIMITS.numImages.min} to ` +
+			`${LIMITS.numImages.max}${defaultText(d)}. Each is billed.`,
 	},
 	numInferenceSteps: {
 		fal: 'num_inference_steps',
 		label: 'Number of Inference Steps',
 		type: { kind: 'number', ...LIMITS.numInferenceSteps, integer: true },
 		describe: (d) =>
-			`Denoising steps, from ${LIMITS.numInferenceSteps.min} to ${LIMITS.numInferenceSteps.max}${defaultText(d)}: more is slower and can be finer`,
+			`Denoising steps, from ${LIMITS.numInferenceSteps.min} to ` +
+			`${LIMITS.numInferenceSteps.max}${defaultText(d)}: more is slower and can be finer`,
 	},
 	outputFormat: {
 		fal: 'output_format',
@@ -190,28 +197,33 @@ export const FIELDS = {
 			value: level,
 		})),
 		describe: (d) =>
-			`How permissive fal's safety checker is, from 1 to 6${defaultText(d)}. Sent as text, as fal requires.`,
+			`How permissive fal's safety checker is, from 1 to 6${defaultText(d)}. Sent as text, as ` +
+			`fal requires.`,
 	},
 	seed: {
 		fal: 'seed',
 		label: 'Seed',
 		type: { kind: 'seed' },
 		describe: () =>
-			`The same seed, prompt and model give the same image. ${LIMITS.seed.random} (the default): a random seed, chosen by fal and returned in the output.`,
+			`The same seed, prompt and model give the same image. ${LIMITS.seed.random} (the ` +
+			`default): a random seed, chosen by fal and returned in the output.`,
 	},
 	strength: {
 		fal: 'strength',
 		label: 'Strength',
 		type: { kind: 'number', ...LIMITS.strength, precision: 2 },
 		describe: (d) =>
-			`How far the masked area may move from the original, from ${LIMITS.strength.min} to ${LIMITS.strength.max}${defaultText(d)}`,
+			`How far the masked area may move from the original, from ${LIMITS.strength.min} to ` +
+			`${LIMITS.strength.max}${defaultText(d)}`,
 	},
 	syncMode: {
 		fal: 'sync_mode',
 		label: 'Sync Mode',
 		type: { kind: 'boolean' },
 		describe: () =>
-			"Whether fal returns the images inline (as data URIs) instead of as CDN URLs; they are then not kept in fal's history. Not with Wait for Completion off or a Webhook URL: fal keeps such large results only minutes.",
+			'Whether fal returns the images inline (as data URIs) instead of as CDN URLs; they are ' +
+			"then not kept in fal's history. Not with Wait for Completion off or a Webhook URL: fal " +
+			'keeps such large results only minutes.',
 	},
 } as const satisfies Record<string, FieldSpec>;
 

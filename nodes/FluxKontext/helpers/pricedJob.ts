@@ -57,8 +57,11 @@ export function pricedJob(
 					megapixels: ASSUMED_MEGAPIXELS,
 					assumed:
 						mode === 'match_input'
-							? "1 megapixel per image: the output takes the input image's size (Resolution Mode Match Input), not known before the job"
-							: `1 megapixel per image: with Resolution Mode ${mode === 'auto' ? 'Auto' : mode} the model picks one of its trained sizes, about 1 megapixel`,
+							? "1 megapixel per image: the output takes the input image's size (Resolution " +
+								'Mode Match Input), not known before the job'
+							: `1 megapixel per image: with Resolution Mode ` +
+								`${mode === 'auto' ? 'Auto' : mode} the model picks one of its trained sizes, ` +
+								`about 1 megapixel`,
 				};
 			}
 			case 'input':
@@ -66,7 +69,8 @@ export function pricedJob(
 					...job,
 					megapixels: ASSUMED_MEGAPIXELS,
 					assumed:
-						"1 megapixel per image: the output takes the input image's size, not known before the job",
+						"1 megapixel per image: the output takes the input image's size, not known before " +
+						'the job',
 				};
 			case 'aspectRatio':
 				return {

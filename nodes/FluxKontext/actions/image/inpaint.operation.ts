@@ -43,21 +43,26 @@ const TYPES = 'JPEG, PNG, WebP, GIF or AVIF';
 
 export const description: INodeProperties[] = [
 	...imageInputProperties(INPAINT_IMAGES.image_url, show, {
-		urlDescription: `The image to paint into: an http(s) URL fal can download, or a data URL. ${TYPES}.`,
+		urlDescription:
+			'The image to paint into: an http(s) URL fal can download, or a data URL. ' + `${TYPES}.`,
 		binaryDescription:
-			"Binary field of the input item holding the image to paint into. It is uploaded to fal's storage when the credential has one, else sent inline (see the Image Upload option).",
+			"Binary field of the input item holding the image to paint into. It is uploaded to fal's " +
+			'storage when the credential has one, else sent inline (see the Image Upload option).',
 	}),
 	...imageInputProperties(INPAINT_IMAGES.mask_url, show, {
 		urlDescription:
-			'The mask: white where the image is repainted, black where it is kept. An image of the same size as the image to paint into (fal judges a mismatch).',
+			'The mask: white where the image is repainted, black where it is kept. An image of the ' +
+			'same size as the image to paint into (fal judges a mismatch).',
 		binaryDescription:
-			'Binary field of the input item holding the mask: white where the image is repainted, black where it is kept',
+			'Binary field of the input item holding the mask: white where the image is repainted, ' +
+			'black where it is kept',
 	}),
 	...imageInputProperties(INPAINT_IMAGES.reference_image_url, show, {
 		urlDescription:
 			'The image whose subject or style goes into the masked area: a product, a garment, a face',
 		binaryDescription:
-			'Binary field of the input item holding the reference image (the product, garment or face to paint in)',
+			'Binary field of the input item holding the reference image (the product, garment or ' +
+			'face to paint in)',
 	}),
 ];
 

@@ -43,7 +43,8 @@ export function uploadMode(
 		check.fail(
 			'Image Upload',
 			'is Always Upload, but the credential has no storage',
-			"Uploads go to fal's storage only with fal's own Base URL; a gateway needs its storage URL in the credential's Storage URL field. Or set Image Upload to Auto or Never",
+			"Uploads go to fal's storage only with fal's own Base URL; a gateway needs its storage " +
+				"URL in the credential's Storage URL field. Or set Image Upload to Auto or Never",
 		);
 	}
 	return { mode, storage };
@@ -151,11 +152,15 @@ function tooLargeInline(
 ): never {
 	const fix =
 		client.storageUrl === undefined
-			? "Give an http(s) URL of the image instead, or upload it: with fal's own Base URL images go to fal's storage, and a gateway that mirrors fal's storage API can be set as the credential's Storage URL"
-			: 'Set the Image Upload option to Auto or Always Upload (the credential has a storage), or give an http(s) URL of the image';
+			? "Give an http(s) URL of the image instead, or upload it: with fal's own Base URL images " +
+				"go to fal's storage, and a gateway that mirrors fal's storage API can be set as the " +
+				"credential's Storage URL"
+			: 'Set the Image Upload option to Auto or Always Upload (the credential has a storage), or ' +
+				'give an http(s) URL of the image';
 	return check.fail(
 		field,
-		`${label ? `${label} ` : ''}is ${mib(size)}, over the ${mib(INLINE_LIMIT_BYTES)} limit of images sent inline`,
+		`${label ? `${label} ` : ''}is ${mib(size)}, over the ${mib(INLINE_LIMIT_BYTES)} limit of ` +
+			`images sent inline`,
 		fix,
 	);
 }

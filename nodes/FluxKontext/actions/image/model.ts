@@ -21,13 +21,15 @@ export const MODEL_TEXT: Record<Model, { name: string; short: string; descriptio
 		name: 'FLUX.1 Kontext [Dev]',
 		short: 'Dev',
 		description:
-			"Open weights, the cheapest per image, with a speed knob (Acceleration); keeps the input's own resolution. Edit only, one image.",
+			'Open weights, the cheapest per image, with a speed knob (Acceleration); keeps the ' +
+			"input's own resolution. Edit only, one image.",
 	},
 	lora: {
 		name: 'FLUX.1 Kontext [Dev] With LoRAs',
 		short: 'LoRA',
 		description:
-			'Kontext [dev] with your own LoRA weights (a brand, a style, a product); the only model for Inpaint. Priced per megapixel. One input image.',
+			'Kontext [dev] with your own LoRA weights (a brand, a style, a product); the only model ' +
+			'for Inpaint. Priced per megapixel. One input image.',
 	},
 };
 
@@ -71,8 +73,12 @@ export function endpointFor(
 		const names = models.map((m) => MODEL_TEXT[m].short).join(', ');
 		check.fail(
 			'Model',
-			`${MODEL_TEXT[chosen].short} has no ${operation === 'textToImage' ? 'Text to Image' : 'Inpaint'} endpoint at fal`,
-			`Use ${names}${operation === 'textToImage' && chosen === 'dev' ? ' (LoRA is Kontext [dev] too, and needs no LoRA)' : ''}`,
+			`${MODEL_TEXT[chosen].short} has no ` +
+				`${operation === 'textToImage' ? 'Text to Image' : 'Inpaint'} endpoint at fal`,
+			`Use ${names}` +
+				(operation === 'textToImage' && chosen === 'dev'
+					? ' (LoRA is Kontext [dev] too, and needs no LoRA)'
+					: ''),
 		);
 	}
 	return endpoint;

@@ -162,7 +162,9 @@ function propertiesOf(
 						type: 'number',
 						typeOptions: { minValue: IMAGE_SIDE.min, maxValue: IMAGE_SIDE.max },
 						default: sideDefault,
-						description: `${side} in pixels of a Custom Image Size, up to ${IMAGE_SIDE.max} (multiples of 16 work best)`,
+						description:
+							`${side} in pixels of a Custom Image Size, up to ${IMAGE_SIDE.max} (multiples of ` +
+							`16 work best)`,
 						displayOptions: { show: { ...show, imageSize: ['custom'] } },
 					}),
 				),
@@ -196,7 +198,8 @@ const loraValues: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. https://huggingface.co/owner/repo/resolve/main/style.safetensors',
 		description:
-			'URL or path of the LoRA .safetensors file, or a Hugging Face model name that resolves to one',
+			'URL or path of the LoRA .safetensors file, or a Hugging Face model name that resolves ' +
+			'to one',
 	},
 	{
 		displayName: 'Scale',
@@ -204,7 +207,9 @@ const loraValues: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: LORA_SCALE.min, maxValue: LORA_SCALE.max, numberPrecision: 2 },
 		default: 1,
-		description: `How strongly the LoRA applies, from ${LORA_SCALE.min} to ${LORA_SCALE.max} (fal's default: ${LORA_SCALE.default})`,
+		description:
+			`How strongly the LoRA applies, from ${LORA_SCALE.min} to ${LORA_SCALE.max} (fal's ` +
+			`default: ${LORA_SCALE.default})`,
 	},
 	{
 		displayName: 'Force',

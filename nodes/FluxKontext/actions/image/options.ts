@@ -71,9 +71,9 @@ export const optionsProperty: INodeProperties = optionsCollection(
 			default: 1,
 			description:
 				'Budget for this execution: when the estimated cost of all items (images x price per ' +
-				'image, or per megapixel for LoRA models) is higher, the node refuses before submitting anything. The price comes from ' +
-				"fal's pricing API or the credential's Price per Image; without either, the node refuses " +
-				'too rather than spend blind.',
+				'image, or per megapixel for LoRA models) is higher, the node refuses before ' +
+				"submitting anything. The price comes from fal's pricing API or the credential's Price " +
+				'per Image; without either, the node refuses too rather than spend blind.',
 		},
 		{
 			displayName: 'Media Expiry (Seconds)',

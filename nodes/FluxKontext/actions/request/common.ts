@@ -42,7 +42,8 @@ export const requestModelProperty: INodeProperties = {
 	})),
 	default: 'pro',
 	description:
-		"The model the job was submitted to: fal keeps its status and result under that model's app. A status or result URL given as Request ID names the app itself.",
+		"The model the job was submitted to: fal keeps its status and result under that model's " +
+		'app. A status or result URL given as Request ID names the app itself.',
 };
 
 export const waitForResultProperty: INodeProperties = {
