@@ -48,6 +48,21 @@ export class FalClient {
 	}
 
 	/**
+	 * A client without the credential (the trigger, when it has none): downloads from any origin,
+	 * never with a token; every call that would need one is refused (no token origin).
+	 */
+	static withoutCredential(ctx: IExecuteFunctions): FalClient {
+		return new FalClient(ctx, {
+			baseUrl: '',
+			platformUrl: undefined,
+			storageUrl: undefined,
+			credential: {},
+			secrets: [],
+			origins: [],
+		});
+	}
+
+	/**
 	 * Starts an upload at the storage host, with the credential: `{upload_url, file_url}` on success.
 	 * Creates no job, so it is retried as reads are. The caller checks that storage applies.
 	 */
