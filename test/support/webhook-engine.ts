@@ -87,6 +87,8 @@ export interface TriggerWorkflowOptions {
 	/** Credential data for fluxKontextApi; omitted: the trigger has no credential. */
 	credentials?: Record<string, unknown>;
 	continueOnFail?: boolean;
+	/** Package directory to load (default: the repository root; scripts compiled into .build pass it). */
+	packageDir?: string;
 	/** Nodes after the trigger, chained linearly (types of the package or of the harness). */
 	then?: Array<{ name: string; type: string; parameters: Record<string, unknown> }>;
 }
@@ -97,7 +99,7 @@ export async function startTriggerWorkflow(
 	opts: TriggerWorkflowOptions = {},
 ): Promise<ActiveTriggerWorkflow> {
 	await initEngine();
-	const pkg = await loadPackage(REPO_ROOT);
+	const pkg = await loadPackage(opts.packageDir ?? REPO_ROOT);
 	const nodeTypes = makeNodeTypes(pkg);
 	const triggerType = nodeTypes.getByNameAndVersion(TRIGGER_TYPE, 1);
 	const webhookDescription = triggerType.description.webhooks?.[0];
