@@ -48,13 +48,13 @@ export class FluxKontextTrigger implements INodeType {
 			header: 'Pull in finished FLUX Kontext jobs',
 			executionsHelp: {
 				inactive:
-					"Submit a job (FLUX Kontext, Wait for Completion off) with this trigger's <b>Test URL</b> " +
-					'as its Webhook URL while listening: its delivery will show up here.<br /><br />For ' +
-					'real runs, publish the workflow and use the <b>Production URL</b>: every finished job ' +
-					'then starts one execution.',
+					'Submit a job (FLUX Kontext, Wait for Completion off) with ' +
+					"this trigger's <b>Test URL</b> as its Webhook URL while listening: its delivery " +
+					'will show up here.<br /><br />For real runs, publish the workflow and use the ' +
+					'<b>Production URL</b>: every finished job then starts one execution.',
 				active:
-					"Jobs submitted with this trigger's <b>Production URL</b> as their Webhook URL start an " +
-					'execution each when they end. Executions are listed under Executions.',
+					"Jobs submitted with this trigger's <b>Production URL</b> as their Webhook URL " +
+					'start an execution each when they end. Executions are listed under Executions.',
 			},
 			activationHint:
 				'Publish the workflow so that jobs submitted with the Production URL start it.',

@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { binaryPropertyOutputOption, downloadImagesOption } from '../FluxKontext/actions/shared';
-import { DEFAULT_JWKS_URL } from './verification/jwks';
+import { DEFAULT_JWKS_URL } from './fal/webhook-keys';
 
 export const properties: INodeProperties[] = [
 	{
@@ -77,7 +77,8 @@ export const properties: INodeProperties[] = [
 				type: 'string',
 				default: DEFAULT_JWKS_URL,
 				description:
-					"Where fal's public keys are read (kept for an hour, read again when a delivery's key is new)",
+					"Where fal's public keys are read (kept for an hour, read again when a " +
+					"delivery's key is new)",
 				displayOptions: { show: { '/verification': ['falSignature'] } },
 			},
 			binaryPropertyOutputOption,

@@ -23,7 +23,7 @@ interface Controls {
 export async function outputDeliveries(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const hasCredential = this.getNode().credentials?.[CREDENTIAL_NAME] !== undefined;
-	const client = hasCredential ? await FalClient.connect(this) : FalClient.withoutCredential(this);
+	const client = await FalClient.connect(this, hasCredential);
 	const execution = new Execution(this, client);
 	const out: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {

@@ -8,9 +8,9 @@
 import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { firstDelivery } from './deliveries';
-import { DEFAULT_JWKS_URL, JWKS_TIMEOUT_MS, verifyDelivery } from './verification/jwks';
-import type { Verdict } from './verification/jwks';
-import { isRefusal, readSignedDelivery } from './verification/signature';
+import { DEFAULT_JWKS_URL, JWKS_TIMEOUT_MS, verifyDelivery } from './fal/webhook-keys';
+import type { Verdict } from './fal/webhook-keys';
+import { isRefusal, readSignedDelivery } from './fal/webhook-signature';
 
 /** What the trigger hands its execution: the delivery's fields, unchanged. */
 export const DELIVERY_FIELDS = [

@@ -1,5 +1,5 @@
 /**
- * fal's webhook signature check (nodes/FluxKontextTrigger/verification/): the exact bytes, the four
+ * fal's webhook signature check (nodes/FluxKontextTrigger/fal/webhook-signature.ts, webhook-keys.ts): the exact bytes, the four
  * headers, ±5 minutes, every key of the JWKS, the key cache and its one re-read. Keys are made here
  * with Node's crypto; the JWKS "host" is a function that counts its calls.
  */
@@ -11,14 +11,14 @@ import {
 	JWKS_REFRESH_COOLDOWN_MS,
 	forgetKeys,
 	verifyDelivery,
-} from '../../nodes/FluxKontextTrigger/verification/jwks';
+} from '../../nodes/FluxKontextTrigger/fal/webhook-keys';
 import {
 	isRefusal,
 	publicKeysOf,
 	readSignedDelivery,
 	signedMessage,
 	type SignedDelivery,
-} from '../../nodes/FluxKontextTrigger/verification/signature';
+} from '../../nodes/FluxKontextTrigger/fal/webhook-signature';
 import {
 	firstDelivery,
 	MAX_REMEMBERED,

@@ -12,7 +12,7 @@ import { downloadImage } from './download';
 import type { CallOptions, StreamAnswer } from './exchange';
 import { Exchange } from './exchange';
 import type { ClientCredential, TokenOrigin } from './origins';
-import { readClientCredential } from './origins';
+import { NO_CREDENTIAL, readClientCredential } from './origins';
 import type { ByteStream } from './signals';
 
 /**
@@ -43,23 +43,8 @@ export class FalClient {
 		this.exchange = new Exchange(ctx, setup);
 	}
 
-	static async connect(ctx: IExecuteFunctions): Promise<FalClient> {
-		return new FalClient(ctx, await readClientCredential(ctx));
-	}
-
-	/**
-	 * A client without the credential (the trigger, when it has none): downloads from any origin,
-	 * never with a token; every call that would need one is refused (no token origin).
-	 */
-	static withoutCredential(ctx: IExecuteFunctions): FalClient {
-		return new FalClient(ctx, {
-			baseUrl: '',
-			platformUrl: undefined,
-			storageUrl: undefined,
-			credential: {},
-			secrets: [],
-			origins: [],
-		});
+	static async connect(ctx: IExecuteFunctions, credential = true): Promise<FalClient> {
+		return new FalClient(ctx, credential ? await readClientCredential(ctx) : NO_CREDENTIAL);
 	}
 
 	/**

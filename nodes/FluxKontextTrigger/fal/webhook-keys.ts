@@ -7,8 +7,8 @@
  */
 import type { KeyObject } from 'crypto';
 
-import type { SignedDelivery } from './signature';
-import { publicKeysOf, signedByAny, timestampProblem } from './signature';
+import type { SignedDelivery } from './webhook-signature';
+import { publicKeysOf, signedByAny, timestampProblem } from './webhook-signature';
 
 export const DEFAULT_JWKS_URL = 'https://rest.alpha.fal.ai/.well-known/jwks.json';
 
