@@ -12,7 +12,11 @@
  *                            Image), concurrency 10, in the binary modes n8n 2.x uses by default: `filesystem`
  *                            (regular mode) and `database` (queue mode); each in a fresh process of its own.
  *
- * `npm run bench -- --memory` prints only figure 6.
+ *  7. hand-off batch         50 Text to Image jobs of 1 s queue + 4 s run: how long the submitting execution
+ *                            runs when it waits (Max Concurrent Requests 10) and when it hands the jobs off to
+ *                            a FLUX Kontext Trigger's URL, and when the trigger's 50 executions are done
+ *
+ * `npm run bench -- --memory` prints only figure 6, `npm run bench -- --handoff` only figure 7.
  */
 import { fork } from 'node:child_process';
 import * as os from 'node:os';
@@ -23,8 +27,9 @@ import * as vm from 'node:vm';
 import { FakeFal, VALID_TOKEN, type FakeFalOptions } from '../test/support/fake-fal';
 import type { RunResult } from '../test/support/engine';
 import { itemsSourceHooks } from '../test/support/test-nodes';
+import { startTriggerWorkflow } from '../test/support/webhook-engine';
 import { startFakeFalChild, type FakeFalChild } from './lib/fake-fal-child';
-import { onExecutionEnd, runNode } from './lib/run';
+import { onExecutionEnd, REPO_ROOT, runNode } from './lib/run';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -331,7 +336,48 @@ async function bigFileFigure(side: Side): Promise<void> {
 	}
 }
 
+// ---------------------------------------------------------------------------------------------
+// 7: a batch of 50, waited for or handed off to the trigger
+// ---------------------------------------------------------------------------------------------
+async function handOffFigure(): Promise<void> {
+	const JOBS = 50;
+	const fal = await FakeFal.start({ timing: () => ({ queueMs: 1000, runMs: 4000 }) });
+	const credentials = credentialsFor(fal.url);
+	const trigger = await startTriggerWorkflow({
+		parameters: { options: { jwksUrl: fal.jwksUrl } },
+		packageDir: REPO_ROOT,
+	});
+	try {
+		const waiting = await runNode({ parameters: textToImage(), credentials, items: itemsOf(JOBS) });
+		fal.reset();
+		const started = performance.now();
+		const handedOff = await runNode({
+			parameters: { ...textToImage({ webhookUrl: trigger.url }), waitForCompletion: false },
+			credentials,
+			items: itemsOf(JOBS),
+		});
+		await fal.webhooksSettled();
+		await trigger.settled();
+		const allDone = performance.now() - started;
+		const ok = trigger.executions.filter(
+			(e) => e.status === 'success' && e.items[0]?.binary?.data !== undefined,
+		).length;
+		const answers = trigger.answers.map((a) => a.ms);
+		const problem =
+			problemOf(waiting, JOBS) ??
+			problemOf(handedOff, JOBS) ??
+			(ok === JOBS ? undefined : `${ok} of ${JOBS} trigger executions with an image`);
+		console.log(
+			`hand-off batch (${JOBS} jobs of 1 s queue + 4 s run): the submitting execution ran ${s(handedOff.durationMs)} handing off vs ${s(waiting.durationMs)} waiting (Max Concurrent Requests 10); the trigger's ${ok} executions, images included, were done ${s(allDone)} after the submit started; fal's deliveries answered in median ${ms(percentile(answers, 50))}, p95 ${ms(percentile(answers, 95))}${note(problem)}`,
+		);
+	} finally {
+		await trigger.close();
+		await fal.stop();
+	}
+}
+
 async function main(): Promise<void> {
+	if (process.argv.includes('--handoff')) return await handOffFigure();
 	const bigFile = process.argv.indexOf('--big-file');
 	if (bigFile >= 0) return await bigFileFigure(process.argv[bigFile + 1] as Side);
 	const memoryOnly = process.argv.includes('--memory');
@@ -347,6 +393,7 @@ async function main(): Promise<void> {
 			await inProcessFigures();
 			await cpuFigure(child);
 			await rssFigure(child);
+			await handOffFigure();
 		} finally {
 			await child.stop();
 		}

@@ -13,11 +13,13 @@ import { deepCopy, NodeHelpers } from 'n8n-workflow';
 // run gives n8n exactly this folder, so the examples run there as shipped.
 import { N8N_FILES_FOLDER } from '../../scripts/e2e/lib/n8n';
 import { nodeDescription, REPO_ROOT, runWorkflow } from '../support/engine';
+import { startTriggerWorkflow } from '../support/webhook-engine';
 import { credentialsFor, isPng, requestsOf, useFakeFal } from './setup';
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
 const OUR_TYPE = 'n8n-nodes-flux-kontext.fluxKontext';
 const OUR_TOOL_TYPE = `${OUR_TYPE}Tool`;
+const OUR_TRIGGER_TYPE = 'n8n-nodes-flux-kontext.fluxKontextTrigger';
 const CREDENTIAL_TYPE = 'fluxKontextApi';
 
 /** n8n core node types the examples may use (besides ours). */
@@ -87,7 +89,8 @@ function nodeOf(example: Example, predicate: (node: ExampleNode) => boolean): Ex
 	return node;
 }
 
-const ours = (node: ExampleNode) => node.type === OUR_TYPE || node.type === OUR_TOOL_TYPE;
+const ours = (node: ExampleNode) =>
+	node.type === OUR_TYPE || node.type === OUR_TOOL_TYPE || node.type === OUR_TRIGGER_TYPE;
 
 /**
  * The description n8n gives the Tool variant of a `usableAsTool` node: n8n's `convertNodeToAiTool`
@@ -225,8 +228,10 @@ function parameterProblems(node: ExampleNode, description: INodeTypeDescription)
 }
 
 let description: INodeTypeDescription;
+let triggerDescription: INodeTypeDescription;
 beforeAll(async () => {
 	description = await nodeDescription();
+	triggerDescription = await nodeDescription(OUR_TRIGGER_TYPE);
 });
 
 describe.each(files)('examples/%s', (file) => {
@@ -260,9 +265,12 @@ describe.each(files)('examples/%s', (file) => {
 		expect(notes.length).toBeGreaterThanOrEqual(1);
 		for (const note of notes) expect(String(note.parameters.content).length).toBeGreaterThan(200);
 		expect(example.nodes.some(ours)).toBe(true);
-		// A Wait or Chat Trigger node needs its own webhook id to be callable.
+		// A Wait, Chat Trigger or FLUX Kontext Trigger node needs its own webhook id to be callable.
 		for (const node of example.nodes.filter(
-			(n) => n.type === 'n8n-nodes-base.wait' || n.type.endsWith('.chatTrigger'),
+			(n) =>
+				n.type === 'n8n-nodes-base.wait' ||
+				n.type.endsWith('.chatTrigger') ||
+				n.type === OUR_TRIGGER_TYPE,
 		)) {
 			expect(node.webhookId).toMatch(/^[0-9a-f-]{36}$/);
 		}
@@ -325,7 +333,12 @@ describe.each(files)('examples/%s', (file) => {
 
 	it('gives our node only parameters it has and shows, with allowed values, in a version it has', () => {
 		for (const node of example.nodes.filter(ours)) {
-			const described = node.type === OUR_TOOL_TYPE ? toolVariant(description) : description;
+			const described =
+				node.type === OUR_TOOL_TYPE
+					? toolVariant(description)
+					: node.type === OUR_TRIGGER_TYPE
+						? triggerDescription
+						: description;
 			const versions = Array.isArray(described.version) ? described.version : [described.version];
 			expect(versions).toContain(node.typeVersion);
 			expect({ node: node.name, problems: parameterProblems(node, described) }).toEqual({
@@ -583,5 +596,55 @@ describe('running the examples against the fake fal', () => {
 		expect(body).toMatchObject({ aspect_ratio: '16:9', output_format: 'png' });
 		const [item] = run.output(create.name);
 		expect(isPng(item.binary!.data.data)).toBe(true);
+	});
+
+	it("batch-handoff pair: the submit hands each prompt off with the trigger's URL on the same n8n; the trigger, as shipped, turns each signed delivery into an execution with its image", async () => {
+		const { fal } = server;
+		const submitExample = load('batch-handoff-submit.json');
+		const triggerExample = load('batch-handoff-trigger.json');
+		const submit = nodeOf(submitExample, (n) => n.type === OUR_TYPE);
+		const set = nodeOf(submitExample, (n) => n.name === 'Prompts');
+		const { assignments } = set.parameters.assignments as { assignments: Array<{ value: string }> };
+		const prompts = JSON.parse(assignments[0].value) as string[];
+		const run = await runWorkflow({
+			parameters: submit.parameters,
+			credentials: credentialsFor(fal),
+			nodeName: submit.name,
+			items: prompts.map((prompt) => ({ json: { prompt } })),
+		});
+		expect(run.error).toBeUndefined();
+		expect(run.output(submit.name).map((item) => item.json.status)).toEqual(
+			prompts.map(() => 'IN_QUEUE'),
+		);
+		// The URL the jobs carry is the trigger's production URL on the n8n that ran the submit.
+		const trigger = nodeOf(triggerExample, (n) => n.type === OUR_TRIGGER_TYPE);
+		const submits = requestsOf(fal, 'submit');
+		expect(submits.map((r) => r.query.fal_webhook)).toEqual(
+			prompts.map(() => `http://127.0.0.1:5678/webhook/${trigger.webhookId}/webhook`),
+		);
+		expect(submits.map((r) => (r.body as { prompt: string }).prompt)).toEqual(prompts);
+		await fal.webhooksSettled();
+
+		// The trigger with the shipped parameters; only its JWKS URL points at the fake fal's keys.
+		const active = await startTriggerWorkflow({
+			parameters: {
+				...trigger.parameters,
+				options: { ...(trigger.parameters.options as object), jwksUrl: fal.jwksUrl },
+			},
+			credentials: credentialsFor(fal),
+		});
+		try {
+			for (const delivery of fal.webhooks)
+				expect((await fal.signer.sendSigned(active.url, delivery.body)).status).toBe(200);
+			await active.settled();
+			expect(active.executions.map((e) => e.status)).toEqual(prompts.map(() => 'success'));
+			for (const execution of active.executions) {
+				const [item] = execution.items;
+				expect(prompts).toContain(item.json.prompt);
+				expect(item.binary?.data.fileExtension).toBe('jpg');
+			}
+		} finally {
+			await active.close();
+		}
 	});
 });

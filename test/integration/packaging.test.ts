@@ -160,7 +160,9 @@ describe('the npm package', () => {
 		expect(
 			dist.every(
 				(file) =>
-					file.startsWith('dist/nodes/FluxKontext/') || file.startsWith('dist/credentials/'),
+					file.startsWith('dist/nodes/FluxKontext/') ||
+					file.startsWith('dist/nodes/FluxKontextTrigger/') ||
+					file.startsWith('dist/credentials/'),
 			),
 		).toBe(true);
 		expect(dist.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
@@ -182,13 +184,14 @@ describe('the npm package', () => {
 
 	it("contains every file package.json's n8n block names, both icons and the codex file", () => {
 		const named = [...(pkg.n8n?.nodes ?? []), ...(pkg.n8n?.credentials ?? [])];
-		expect(named.length).toBe(2);
+		expect(named.length).toBe(3);
 		for (const file of named) expect(files).toContain(file);
 		for (const icon of ['fluxKontext.svg', 'fluxKontext.dark.svg']) {
 			expect(files).toContain(`dist/nodes/FluxKontext/${icon}`);
 			expect(files).toContain(`dist/credentials/${icon}`);
 		}
 		expect(files).toContain('dist/nodes/FluxKontext/FluxKontext.node.json');
+		expect(files).toContain('dist/nodes/FluxKontextTrigger/FluxKontextTrigger.node.json');
 	});
 
 	it('ships no source maps and no reference to one (the .ts sources are not shipped)', () => {
@@ -213,7 +216,10 @@ describe('the npm package', () => {
 			n8nNodesApiVersion: 1,
 			strict: true,
 			credentials: ['dist/credentials/FluxKontextApi.credentials.js'],
-			nodes: ['dist/nodes/FluxKontext/FluxKontext.node.js'],
+			nodes: [
+				'dist/nodes/FluxKontext/FluxKontext.node.js',
+				'dist/nodes/FluxKontextTrigger/FluxKontextTrigger.node.js',
+			],
 		});
 	});
 
@@ -264,9 +270,12 @@ describe('what n8n shows of the node', () => {
 		expect(subtitleOf({ resource: 'file', operation: 'upload' })).toBe('Upload');
 	});
 
-	it('the codex file names the node, its categories and documentation links', () => {
+	it.each([
+		['FluxKontext', 'fluxKontext'],
+		['FluxKontextTrigger', 'fluxKontextTrigger'],
+	])('the codex file of %s names the node, its categories and documentation links', (dir, name) => {
 		const codex = JSON.parse(
-			fs.readFileSync(path.join(REPO_ROOT, 'dist/nodes/FluxKontext/FluxKontext.node.json'), 'utf8'),
+			fs.readFileSync(path.join(REPO_ROOT, `dist/nodes/${dir}/${dir}.node.json`), 'utf8'),
 		) as {
 			node: string;
 			nodeVersion: string;
@@ -277,7 +286,7 @@ describe('what n8n shows of the node', () => {
 				credentialDocumentation?: Array<{ url: string }>;
 			};
 		};
-		expect(codex.node).toBe('n8n-nodes-flux-kontext.fluxKontext');
+		expect(codex.node).toBe(`n8n-nodes-flux-kontext.${name}`);
 		expect(codex.nodeVersion).toBe('1.0');
 		expect(codex.codexVersion).toBe('1.0');
 		expect(codex.categories.length).toBeGreaterThan(0);
@@ -303,8 +312,10 @@ describe('what n8n shows of the node', () => {
 			dark: 'file:fluxKontext.dark.svg',
 		});
 		// As n8n serves them: the loader turns `file:` icons into URLs of files that must exist in the package.
+		// The trigger shows the same icons, from the action node's folder.
 		const credential = await credentialType();
-		for (const described of [description, credential]) {
+		const trigger = await nodeDescription('n8n-nodes-flux-kontext.fluxKontextTrigger');
+		for (const described of [description, credential, trigger]) {
 			const { iconUrl } = described as { iconUrl?: { light: string; dark: string } };
 			expect(iconUrl).toEqual({
 				light: expect.stringMatching(/\/fluxKontext\.svg$/),

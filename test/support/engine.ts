@@ -134,6 +134,13 @@ class CapturingLogger {
 	}
 }
 
+/** Collects what n8n's Logger gets from now on (until the next call, or the next runWorkflow). */
+export function captureLogs(): string[] {
+	const logs: string[] = [];
+	logSink = logs;
+	return logs;
+}
+
 // ---------------------------------------------------------------------------------------------
 // DI: what n8n-core resolves from the container while a workflow runs.
 // ---------------------------------------------------------------------------------------------
@@ -727,7 +734,9 @@ function toRunError(error: unknown): RunError | undefined {
 	return out;
 }
 
-async function resolveItems(items: INodeExecutionData[] | null | undefined): Promise<OutputItem[]> {
+export async function resolveItems(
+	items: INodeExecutionData[] | null | undefined,
+): Promise<OutputItem[]> {
 	if (!items) return [];
 	const service = Container.get(core.BinaryDataService);
 	const out: OutputItem[] = [];

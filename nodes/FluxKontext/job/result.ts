@@ -59,15 +59,30 @@ export async function resultItem(
 	controls: Pick<RunControls, 'downloadImages' | 'binaryPropertyOutput'>,
 	signal?: AbortSignal,
 ): Promise<INodeExecutionData> {
-	const { client, ctx } = execution;
+	const { client } = execution;
 	const requestId = handle.request_id;
-	const options: CallOptions = { itemIndex, requestId, signal: signal ?? execution.interrupt };
+	const options = { itemIndex, requestId, signal: signal ?? execution.interrupt };
 	const result = client.expectJson(
 		await client.result(handle.response_url, options),
 		'result',
 		options,
 	);
-	const images = resultImages(client, result, { ...options, requestId });
+	return await itemOfResult(execution, result, options, controls);
+}
+
+/**
+ * A finished job's item from its result (fetched, or delivered by fal's webhook to the trigger):
+ * fal's JSON plus the request id, and the images as binary data.
+ */
+export async function itemOfResult(
+	execution: Execution,
+	result: IDataObject,
+	options: CallOptions & { requestId: string },
+	controls: Pick<RunControls, 'downloadImages' | 'binaryPropertyOutput'>,
+): Promise<INodeExecutionData> {
+	const { client, ctx } = execution;
+	const { requestId } = options;
+	const images = resultImages(client, result, options);
 	if (execution.asTool) return { json: toolAnswer(result, images, requestId) };
 	const json: IDataObject = { ...result, request_id: requestId };
 	if (!controls.downloadImages || images.length === 0) return { json };

@@ -12,7 +12,7 @@ import { downloadImage } from './download';
 import type { CallOptions, StreamAnswer } from './exchange';
 import { Exchange } from './exchange';
 import type { ClientCredential, TokenOrigin } from './origins';
-import { readClientCredential } from './origins';
+import { NO_CREDENTIAL, readClientCredential } from './origins';
 import type { ByteStream } from './signals';
 
 /**
@@ -43,8 +43,8 @@ export class FalClient {
 		this.exchange = new Exchange(ctx, setup);
 	}
 
-	static async connect(ctx: IExecuteFunctions): Promise<FalClient> {
-		return new FalClient(ctx, await readClientCredential(ctx));
+	static async connect(ctx: IExecuteFunctions, credential = true): Promise<FalClient> {
+		return new FalClient(ctx, credential ? await readClientCredential(ctx) : NO_CREDENTIAL);
 	}
 
 	/**

@@ -46,6 +46,19 @@ export interface ClientCredential {
 }
 
 /**
+ * No credential (the trigger without one): downloads only; with no token origin, every call that
+ * would need the token is refused.
+ */
+export const NO_CREDENTIAL: ClientCredential = {
+	baseUrl: '',
+	platformUrl: undefined,
+	storageUrl: undefined,
+	credential: {},
+	secrets: [],
+	origins: [],
+};
+
+/**
  * Reads the credential and its URLs. A Base URL, Platform URL or Storage URL the node could not use
  * (not http(s), user:password, a query or a fragment) is refused before any request.
  */

@@ -361,6 +361,38 @@ export class Rest {
 		);
 	}
 
+	/**
+	 * Activates (2.x: publishes) an imported workflow, as the editor's toggle does: 2.x
+	 * `POST /rest/workflows/<id>/activate` with its versionId, 1.x `PATCH /rest/workflows/<id>` with
+	 * `active: true`. Its webhooks are registered shortly after this returns.
+	 */
+	async activate(workflowId: string): Promise<void> {
+		const workflow = await this.call<{ versionId: string; active?: boolean }>(
+			'GET',
+			`/rest/workflows/${workflowId}`,
+		);
+		if (Number(this.install.version.split('.')[0]) >= 2) {
+			await this.call('POST', `/rest/workflows/${workflowId}/activate`, {
+				versionId: workflow.versionId,
+			});
+		} else {
+			await this.call('PATCH', `/rest/workflows/${workflowId}`, {
+				...workflow,
+				active: true,
+			});
+		}
+	}
+
+	/** Ids and statuses of a workflow's executions, newest first (as the executions list shows them). */
+	async executionsOf(workflowId: string): Promise<Array<{ id: string; status: string }>> {
+		const filter = encodeURIComponent(JSON.stringify({ workflowId }));
+		const data = await this.call<{ results: Array<{ id: string; status: string }> }>(
+			'GET',
+			`/rest/executions?filter=${filter}&limit=100`,
+		);
+		return data.results.map(({ id, status }) => ({ id: String(id), status }));
+	}
+
 	/** The bytes of a binary data entry of an execution's output. */
 	async binary(entry: BinaryEntry): Promise<Buffer> {
 		if (!entry.id) return Buffer.from(entry.data, 'base64');

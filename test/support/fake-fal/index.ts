@@ -43,9 +43,11 @@ import { Agent, request as undiciRequest } from 'undici';
 import { JPEG_IMAGE, pngOfSize, type ImageFile } from './images';
 import { DEV_PRICES, devDefaults } from './kontext-dev-schema';
 import { KONTEXT_ENDPOINTS, validateKontextInput } from './schema';
+import { JWKS_PATH, WebhookSigner } from './webhook-signer';
 
 export { makePng, TINY_JPEG, crc32 } from './images';
 export { KONTEXT_ENDPOINTS, validateKontextInput, type ValidationIssue } from './schema';
+export { WebhookSigner, type SentDelivery } from './webhook-signer';
 
 export const VALID_TOKEN = 'test-token';
 
@@ -218,6 +220,9 @@ export interface Upload {
 export interface WebhookDelivery {
 	url: string;
 	body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+	/** The exact bytes sent (as text) and the signature headers: what a replay sends again. */
+	rawBody: string;
+	headers: Record<string, string>;
 	/** HTTP status the receiver answered with. */
 	status?: number;
 	/** Why the delivery failed (connection refused, timeout...). */
@@ -408,12 +413,16 @@ export class FakeFal {
 	readonly storageUrl: string;
 	/** Every request to the storage listener. */
 	storageRequests: RecordedRequest[] = [];
+	/** fal's public keys for webhook signatures, on the REST host as fal's are. */
+	readonly jwksUrl: string;
 	/** Uploads by id, in initiate order. */
 	uploads = new Map<string, Upload>();
 	/** Jobs by request id, in submit order. */
 	jobs = new Map<string, Job>();
 	/** Webhook deliveries attempted, in the order they finished. */
 	webhooks: WebhookDelivery[] = [];
+	/** Signs the deliveries and serves the JWKS (webhook-signer.ts). */
+	readonly signer = new WebhookSigner();
 
 	private readonly startOptions: ResolvedFakeFalOptions;
 	private readonly runtimes = new Map<string, JobRuntime>();
@@ -463,6 +472,7 @@ export class FakeFal {
 		this.cdnUrl = urls.cdnUrl;
 		this.platformUrl = urls.platformUrl;
 		this.storageUrl = urls.storageUrl;
+		this.jwksUrl = `${urls.storageUrl}${JWKS_PATH}`;
 		const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 		this.startOptions = { ...DEFAULT_OPTIONS, publicBaseUrl: urls.url, ...defined };
 		this.options = { ...this.startOptions, tokens: [...this.startOptions.tokens] };
@@ -506,6 +516,7 @@ export class FakeFal {
 		this.jobs.clear();
 		this.runtimes.clear();
 		this.webhooks.length = 0;
+		this.signer.reset();
 		this.faults.clear();
 		this.pendingFailures = [];
 		this.submitCount = 0;
@@ -599,6 +610,7 @@ export class FakeFal {
 			if (kind === 'complete') return this.completeMultipart(res, path, url.searchParams, json);
 			if (listener === 'cdn') return this.serveFile(req, res, path);
 			if (listener === 'storage') {
+				if (path === JWKS_PATH && method === 'GET') return this.signer.serveJwks(res);
 				if (!this.authorized(req.headers.authorization))
 					return sendJson(res, 401, DETAIL.unauthorized);
 				if (kind === 'initiate') return this.initiateUpload(res, path, url.searchParams, json);
@@ -1308,19 +1320,12 @@ export class FakeFal {
 	// Webhooks
 	// -----------------------------------------------------------------------------------------
 
-	/** One POST of the outcome to the job's `fal_webhook` (fal retries; this fake does not). Never throws. */
+	/** One signed POST of the outcome to the job's `fal_webhook` (fal retries; this fake does not). Never throws. */
 	private deliverWebhook(job: Job, url: string, outcome: Outcome): void {
-		const ok = outcome.status >= 200 && outcome.status < 300;
-		const body = ok
-			? { request_id: job.id, gateway_request_id: job.id, status: 'OK', payload: outcome.body }
-			: {
-					request_id: job.id,
-					gateway_request_id: job.id,
-					status: 'ERROR',
-					error: `Invalid status code: ${outcome.status}`,
-					payload: outcome.body,
-				};
-		const delivery: WebhookDelivery = { url, body };
+		const body = this.signer.deliveryBody(job.id, outcome);
+		const rawBody = JSON.stringify(body);
+		const headers = this.signer.headersFor(job.id, rawBody);
+		const delivery: WebhookDelivery = { url, body, rawBody, headers };
 		const generation = this.generation;
 		const attempt = (async () => {
 			try {
@@ -1329,14 +1334,8 @@ export class FakeFal {
 					dispatcher: this.webhookAgent,
 					// No keep-alive: the receiver (often a test's own server) can close without waiting.
 					reset: true,
-					headers: {
-						'content-type': 'application/json',
-						'x-fal-webhook-request-id': job.id,
-						'x-fal-webhook-user-id': 'fake-fal-user',
-						'x-fal-webhook-timestamp': String(Math.floor(Date.now() / 1000)),
-						// Not signed: fal adds an ED25519 `x-fal-webhook-signature`.
-					},
-					body: JSON.stringify(body),
+					headers: { 'content-type': 'application/json', ...headers },
+					body: rawBody,
 				});
 				delivery.status = response.statusCode;
 				await response.body.dump();

@@ -130,10 +130,12 @@ export const optionsProperty: INodeProperties = optionsCollection(
 			name: 'webhookUrl',
 			type: 'string',
 			default: '',
-			placeholder: 'e.g. {{ $execution.resumeUrl }}',
+			placeholder: 'e.g. the Production URL of a FLUX Kontext Trigger',
 			description:
-				'URL that fal POSTs the result to when the job ends (sent as fal_webhook). With Wait for ' +
-				'Completion off and a Wait node set to "On Webhook Call", use {{ $execution.resumeUrl }}.',
+				'URL that fal POSTs the result to when the job ends (sent as fal_webhook). With Wait ' +
+				'for Completion off, paste the Production URL of a FLUX Kontext Trigger: it checks ' +
+				"fal's signature and starts one execution per finished job, images included. Or, " +
+				'with a Wait node set to "On Webhook Call", use {{ $execution.resumeUrl }}.',
 		},
 	]),
 );
