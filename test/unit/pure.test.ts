@@ -416,11 +416,32 @@ describe('readAll', () => {
 	});
 
 	it('refuses a body larger than its limit, announced or not, without reading it all', async () => {
+		// A body that counts the chunks taken from it and whether it was destroyed (the connection let go).
+		const counted = (parts: number) => {
+			const seen = { pulled: 0, destroyed: false };
+			async function* generate() {
+				for (let n = 0; n < parts; n++) {
+					seen.pulled++;
+					yield Buffer.from('abc');
+				}
+			}
+			return { seen, body: Object.assign(generate(), { destroy: () => (seen.destroyed = true) }) };
+		};
+		// Announced too large: refused before a single byte is read.
+		const announced = counted(1000);
 		await expect(
-			readAll(bodyOf('abc'), undefined, 1000, 'test', { expectedBytes: 1e12, maxBytes: 100 }),
-		).rejects.toThrow('it is larger than 0 MB, more than the node reads');
+			readAll(announced.body, undefined, 1000, 'test', { expectedBytes: 1e12, maxBytes: 100 }),
+		).rejects.toThrow('it is larger than 100 bytes, more than the node reads');
+		expect(announced.seen).toEqual({ pulled: 0, destroyed: true });
+		// Not announced: refused at the chunk that crosses the limit, the rest never read.
+		const unannounced = counted(1000);
 		await expect(
-			readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', { maxBytes: 4 }),
-		).rejects.toThrow(/larger than/);
+			readAll(unannounced.body, undefined, 1000, 'test', { maxBytes: 4 }),
+		).rejects.toThrow('it is larger than 4 bytes, more than the node reads');
+		expect(unannounced.seen).toEqual({ pulled: 2, destroyed: true });
+		// Limits of a megabyte and more are said in MB.
+		await expect(
+			readAll(counted(1).body, undefined, 1000, 'test', { expectedBytes: 3e8, maxBytes: 2e8 }),
+		).rejects.toThrow('it is larger than 200 MB, more than the node reads');
 	});
 });
