@@ -234,7 +234,7 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 						id: 'e2eFluxCred00001',
 						name: 'FLUX Kontext account',
 						type: 'fluxKontextApi',
-						data: { apiKey, baseUrl: fal.url, authScheme: 'auto' },
+						data: { apiKey, baseUrl: fal.url, authScheme: 'key' },
 					},
 				});
 			const good = await test(VALID_TOKEN);

@@ -115,9 +115,11 @@ describe('auth scheme', () => {
 		});
 		expect(requestsOf(fal, 'submit')[0].headers.authorization).toBe(`Key ${VALID_TOKEN}`);
 		fal.reset();
+		// Auto toward a host that is not fal's: a gateway, which takes Bearer only.
+		fal.options.authScheme = 'bearer';
 		await runWorkflow({
 			parameters: editParams({ waitForCompletion: false }),
-			credentials: credentialsFor(fal),
+			credentials: credentialsFor(fal, { authScheme: 'auto' }),
 		});
 		expect(requestsOf(fal, 'submit')[0].headers.authorization).toBe(`Bearer ${VALID_TOKEN}`);
 	});

@@ -327,7 +327,7 @@ describe('no paid job is lost', () => {
 		expect(run.status).toBe('canceled');
 		await eventually(() => requestsOf(fal, 'cancel').length === 2);
 		for (const request of requestsOf(fal, 'cancel'))
-			expect(request.headers.authorization).toBe(`Bearer ${VALID_TOKEN}`);
+			expect(request.headers.authorization).toBe(`Key ${VALID_TOKEN}`);
 		expect([...fal.jobs.values()].map((job) => job.state)).toEqual(['CANCELLED', 'CANCELLED']);
 	});
 
