@@ -398,39 +398,33 @@ describe('the halt is race-free, and every submitted job is accounted for', () =
 
 	it("with Continue On Fail, a failed item outputs the URLs the node really used (a gateway's own), not rebuilt ones", async () => {
 		const { fal } = server;
-		const id = '0f0f0f0f-1111-4222-8333-444444444444';
-		const own = `${fal.url}/gateway/jobs/${id}`;
-		fal.inject({
-			kind: 'submit',
-			status: 200,
-			body: {
-				status: 'IN_QUEUE',
-				request_id: id,
-				status_url: `${own}/status?shard=7`,
-				response_url: `${own}?shard=7`,
-				cancel_url: `${own}/cancel?shard=7`,
-				queue_position: 0,
-			},
-		});
+		// A gateway under a path prefix whose URLs carry a query it routes by (without it: 404).
+		fal.options.gateway = { prefix: '/gateway', query: 'shard=7' };
+		fal.failNextJobs(1, { error: 'Runner disconnected on shard 7' });
 		const run = await runWorkflow({
 			parameters: editParams(),
-			credentials: credentialsFor(fal),
+			credentials: credentialsFor(fal, { baseUrl: `${fal.url}/gateway`, authScheme: 'auto' }),
 			continueOnFail: true,
 		});
 		const [item] = run.output();
+		const [id] = fal.jobs.keys();
+		const own = `${fal.url}/gateway/fal-ai/flux-pro/requests/${id}`;
+		// The gateway's URLs with their query: URLs rebuilt from the id would have none.
 		expect(item.json).toMatchObject({
 			request_id: id,
 			status_url: `${own}/status?shard=7`,
 			response_url: `${own}?shard=7`,
 			cancel_url: `${own}/cancel?shard=7`,
 		});
-		expect(typeof item.json.error).toBe('string');
-		// The node followed the gateway's URLs (its status stream and polls), never fal's shape.
-		expect(
-			fal.requests
-				.filter((r) => r.kind !== 'submit')
-				.every((r) => r.path.startsWith('/gateway/jobs/')),
-		).toBe(true);
+		// The job's own failure, reached through those URLs (not a 404 from a URL the node broke).
+		expect(item.json.error).toMatch(/Runner disconnected on shard 7/);
+		// The status stream at .../status/stream with the query kept, then the result: nothing else.
+		const path = `/gateway/fal-ai/flux-pro/requests/${id}`;
+		expect(fal.requests.map((r) => [r.kind, r.path, r.query.shard])).toEqual([
+			['submit', '/gateway/fal-ai/flux-pro/kontext', undefined],
+			['stream', `${path}/status/stream`, '7'],
+			['result', path, '7'],
+		]);
 	});
 
 	it("after Stop, n8n's log lists every job and what became of it", async () => {

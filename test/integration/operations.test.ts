@@ -518,14 +518,57 @@ describe('gateways', () => {
 
 	it('a gateway mounted under a path prefix keeps it', async () => {
 		const { fal } = server;
-		// The fake serves fal at its root; a prefix it does not know answers 404, which the node reports as a wrong Base URL.
+		// A gateway under /prefix that hands back fal's own URLs (no prefix, fal's host), as gateways do.
+		fal.options.gateway = { prefix: '/prefix' };
+		fal.options.publicBaseUrl = 'https://queue.fal.run';
+		fal.options.timing = (input) =>
+			input.prompt === 'slow' ? { queueMs: 60_000, runMs: 10 } : { queueMs: 20, runMs: 50 };
+		const credentials = credentialsFor(fal, { baseUrl: `${fal.url}/prefix/`, authScheme: 'auto' });
+		const run = await runWorkflow({ parameters: editParams(), credentials });
+		expect(run.error).toBeUndefined();
+		const [item] = run.output();
+		expect(isJpeg(item.binary!.data.data)).toBe(true);
+		// A job left queued, then its status, result and cancel through the Request resource.
+		const queued = await runWorkflow({
+			parameters: textToImageParams({ prompt: 'slow', waitForCompletion: false }),
+			credentials,
+		});
+		const request = (operation: string) => ({
+			resource: 'request',
+			operation,
+			requestId: '={{ $json.id }}',
+			...(operation === 'getResult' ? { waitForCompletion: false } : {}),
+		});
+		const ids = [item.json.request_id, queued.output()[0].json.request_id] as string[];
+		const items = ids.map((id) => ({ json: { id } }));
+		const status = await runWorkflow({ parameters: request('getStatus'), credentials, items });
+		expect(status.output().map((i) => i.json.status)).toEqual(['COMPLETED', 'IN_QUEUE']);
+		const result = await runWorkflow({
+			parameters: request('getResult'),
+			credentials,
+			items: items.slice(0, 1),
+		});
+		expect(result.output()[0].json.images).toHaveLength(1);
+		const cancel = await runWorkflow({ parameters: request('cancel'), credentials, items });
+		expect(cancel.output().map((i) => i.json.status)).toEqual([
+			'ALREADY_COMPLETED',
+			'CANCELLATION_REQUESTED',
+		]);
+		// Every request under the prefix, each kind of them there.
+		expect(fal.requests.every((r) => r.path.startsWith('/prefix/fal-ai/flux-pro/'))).toBe(true);
+		const kinds = new Set(fal.requests.map((r) => r.kind));
+		for (const kind of ['submit', 'stream', 'status', 'result', 'cancel'] as const)
+			expect(kinds).toContain(kind);
+		expect(fal.jobs.get(ids[1])?.state).toBe('CANCELLED');
+	});
+
+	it('a Base URL whose prefix the gateway does not serve is reported as a wrong Base URL', async () => {
+		const { fal } = server;
 		const run = await runWorkflow({
 			parameters: editParams(),
 			credentials: credentialsFor(fal, { baseUrl: `${fal.url}/prefix` }),
 		});
-		expect(requestsOf(fal, 'other')[0]?.path ?? fal.requests[0].path).toBe(
-			'/prefix/fal-ai/flux-pro/kontext',
-		);
+		expect(fal.requests.map((r) => r.path)).toEqual(['/prefix/fal-ai/flux-pro/kontext']);
 		expect(run.error?.message).toMatch(/no such endpoint \(404\)/);
 		expect(run.error?.description).toMatch(/Base URL/);
 	});
