@@ -39,7 +39,9 @@ describe('Edit', () => {
 				prompt: 'Put a donut next to the flour',
 			}),
 		);
-		expect(item.json.timings).toBeDefined();
+		// fal's timings as fal sent them (the fake: the job's run time in seconds).
+		const [job] = fal.jobs.values();
+		expect(item.json.timings).toEqual({ inference: job.runMs / 1000 });
 		const image = item.binary?.data;
 		expect(image?.mimeType).toBe('image/jpeg');
 		expect(isJpeg(image!.data)).toBe(true);
