@@ -439,6 +439,8 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 				30_000,
 			);
 			assert(job.state === 'CANCELLED', `the job is ${job.state}`);
+			// A failed execution whose halt cancelled the job is not a Stop.
+			assert(execution.status === 'canceled', `the execution is ${execution.status}`);
 			return `execution ${execution.status}, job ${job.state}`;
 		},
 	],
