@@ -7,6 +7,7 @@ import { runWorkflow } from '../support/engine';
 import {
 	credentialsFor,
 	editParams,
+	eventually,
 	handleFor,
 	isJpeg,
 	isPng,
@@ -388,6 +389,38 @@ describe('hand-off and the Request resource', () => {
 			'Request 11111111-2222-4333-8444-555555555555 was not found (404)',
 		);
 		expect(missing.error?.description).toMatch(/about an hour/);
+	});
+
+	it('the Sync Mode + hand-off trap: an inline result of 10 KB or more expires long before a small one', async () => {
+		const { fal } = server;
+		// fal keeps results about an hour, but only about 6 minutes from 10 KB: here 60 s and 300 ms.
+		fal.options.resultExpiry = { smallMs: 60_000, largeMs: 300, largeBytes: 10_240 };
+		fal.options.pngBytes = 20_000;
+		const handOff = (syncMode: boolean) =>
+			runWorkflow({
+				parameters: textToImageParams({
+					waitForCompletion: false,
+					options: { outputFormat: 'png', ...(syncMode ? { syncMode: true } : {}) },
+				}),
+				credentials: credentialsFor(fal),
+			});
+		const inline = (await handOff(true)).output()[0];
+		const stored = (await handOff(false)).output()[0];
+		await eventually(() => [...fal.jobs.values()].every((job) => job.state === 'COMPLETED'));
+		await new Promise((resolve) => setTimeout(resolve, 600));
+		const later = await runWorkflow({
+			parameters: { resource: 'request', operation: 'getResult', waitForCompletion: false },
+			credentials: credentialsFor(fal),
+			items: [{ json: inline.json }, { json: stored.json }],
+			continueOnFail: true,
+		});
+		const [gone, kept] = later.output();
+		// The inline images made the result large: it is gone, and the node says why it may be.
+		expect(gone.json.error).toBe(`Request ${String(inline.json.request_id)} was not found (404)`);
+		expect(gone.json.description).toMatch(/about 6 minutes for large results/);
+		// The same job with its images stored (small result) is still there.
+		expect(kept.json.images).toHaveLength(1);
+		expect(isPng(kept.binary!.data.data)).toBe(true);
 	});
 
 	it("Cancel gives fal's three answers as output", async () => {
