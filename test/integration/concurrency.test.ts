@@ -22,10 +22,11 @@ const prompts = (n: number) =>
 describe('items in parallel', () => {
 	it("keeps input order and pairedItem when jobs finish in reverse order, in about one job's time", async () => {
 		const { fal } = server;
-		// item i takes 600 + (4 - i) x 150 ms: the last item finishes first
+		// item i takes 1000 + (4 - i) x 500 ms: the last item finishes first, however far apart a busy
+		// machine spreads the five submits (up to half a second)
 		fal.options.timing = (input) => ({
 			queueMs: 0,
-			runMs: 600 + (4 - Number(String(input.prompt).split(' ')[1])) * 150,
+			runMs: 1000 + (4 - Number(String(input.prompt).split(' ')[1])) * 500,
 		});
 		const run = await runWorkflow({
 			parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }),
