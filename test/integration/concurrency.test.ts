@@ -2,6 +2,8 @@
  * Issue 3: items run in parallel with exact order and pairing; completion is seen over fal's SSE status stream,
  * with polling as the automatic fallback; Retry-After is honoured.
  */
+import { performance } from 'node:perf_hooks';
+
 import { makePng } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
 import {
@@ -22,12 +24,15 @@ const prompts = (n: number) =>
 describe('items in parallel', () => {
 	it("keeps input order and pairedItem when jobs finish in reverse order, in about one job's time", async () => {
 		const { fal } = server;
-		// item i takes 1000 + (4 - i) x 500 ms: the last item finishes first, however far apart a busy
-		// machine spreads the five submits (up to half a second)
-		fal.options.timing = (input) => ({
-			queueMs: 0,
-			runMs: 1000 + (4 - Number(String(input.prompt).split(' ')[1])) * 500,
-		});
+		// item i completes 1500 + (4 - i) x 300 ms after the first submit, whenever its own came (a busy
+		// machine spreads the five submits apart): the last item finishes first
+		let firstSubmit: number | undefined;
+		fal.options.timing = (input) => {
+			const now = performance.now();
+			firstSubmit ??= now;
+			const i = Number(String(input.prompt).split(' ')[1]);
+			return { queueMs: 0, runMs: Math.max(0, firstSubmit + 1500 + (4 - i) * 300 - now) };
+		};
 		const run = await runWorkflow({
 			parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }),
 			credentials: credentialsFor(fal),
