@@ -137,7 +137,7 @@ function expectJpeg(bytes: Buffer): void {
 describe('queue lifecycle', () => {
 	it('submit -> 202 status -> streamed events -> result -> downloadable PNGs', async () => {
 		// Long enough in the queue that the first status poll sees IN_QUEUE even on a slow machine.
-		fal.options.timing = () => ({ queueMs: 200, runMs: 40 });
+		fal.options.timing = () => ({ queueMs: 1500, runMs: 40 });
 		const sub = await submit('fal-ai/flux-pro/kontext/text-to-image', {
 			prompt: 'a red fox',
 			output_format: 'png',
