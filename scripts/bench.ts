@@ -44,7 +44,7 @@ const textToImage = (options: Record<string, unknown> = {}) => ({
 	options,
 });
 const itemsOf = (n: number) => Array.from({ length: n }, (_, i) => ({ json: { i } }));
-const credentialsFor = (url: string) => ({ apiKey: VALID_TOKEN, baseUrl: url, authScheme: 'auto' });
+const credentialsFor = (url: string) => ({ apiKey: VALID_TOKEN, baseUrl: url, authScheme: 'key' });
 
 const ms = (x: number) => `${Math.round(x)} ms`;
 const s = (x: number) => `${(x / 1000).toFixed(2)} s`;

@@ -44,7 +44,7 @@ async function main(): Promise<number> {
 		);
 	} else {
 		fal = await FakeFal.start({ pngBytes: 256 * 256 * 3 });
-		credentials = { apiKey: VALID_TOKEN, baseUrl: fal.url, authScheme: 'auto' };
+		credentials = { apiKey: VALID_TOKEN, baseUrl: fal.url, authScheme: 'key' };
 		console.log(`FLUX Kontext demo against the bundled fake fal server at ${fal.url}`);
 		console.log('(set FAL_KEY to run real jobs at fal.ai instead)');
 	}

@@ -235,7 +235,7 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 						id: 'e2eFluxCred00001',
 						name: 'FLUX Kontext account',
 						type: 'fluxKontextApi',
-						data: { apiKey, baseUrl: fal.url, authScheme: 'auto' },
+						data: { apiKey, baseUrl: fal.url, authScheme: 'key' },
 					},
 				});
 			const good = await test(VALID_TOKEN);
@@ -440,6 +440,8 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 				30_000,
 			);
 			assert(job.state === 'CANCELLED', `the job is ${job.state}`);
+			// A failed execution whose halt cancelled the job is not a Stop.
+			assert(execution.status === 'canceled', `the execution is ${execution.status}`);
 			return `execution ${execution.status}, job ${job.state}`;
 		},
 	],

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { DEFAULT_NODE_TYPE, loadPackage, REPO_ROOT, runWorkflow } from '../support/engine';
-import { credentialsFor, requestsOf, textToImageParams, useFakeFal } from './setup';
+import { credentialsFor, isJpeg, requestsOf, textToImageParams, useFakeFal } from './setup';
 
 const TOOL_TYPE = `${DEFAULT_NODE_TYPE}Tool`;
 const server = useFakeFal();
@@ -115,7 +115,9 @@ describe('as an AI Agent tool', () => {
 			credentials: credentialsFor(fal),
 		});
 		const [item] = run.output();
-		expect(item.json.timings).toBeDefined();
-		expect(item.binary?.data).toBeDefined();
+		const [job] = fal.jobs.values();
+		expect(item.json.timings).toEqual({ inference: job.runMs / 1000 });
+		expect(item.binary?.data.mimeType).toBe('image/jpeg');
+		expect(isJpeg(item.binary!.data.data)).toBe(true);
 	});
 });

@@ -2,8 +2,19 @@
  * Issue 3: items run in parallel with exact order and pairing; completion is seen over fal's SSE status stream,
  * with polling as the automatic fallback; Retry-After is honoured.
  */
+import { performance } from 'node:perf_hooks';
+
+import { makePng } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
-import { credentialsFor, isJpeg, requestsOf, textToImageParams, useFakeFal } from './setup';
+import {
+	credentialsFor,
+	eventually,
+	isJpeg,
+	isPng,
+	requestsOf,
+	textToImageParams,
+	useFakeFal,
+} from './setup';
 
 const server = useFakeFal();
 
@@ -13,11 +24,15 @@ const prompts = (n: number) =>
 describe('items in parallel', () => {
 	it("keeps input order and pairedItem when jobs finish in reverse order, in about one job's time", async () => {
 		const { fal } = server;
-		// item i takes (5 - i) x 150 ms: the last item finishes first
-		fal.options.timing = (input) => ({
-			queueMs: 0,
-			runMs: (5 - Number(String(input.prompt).split(' ')[1])) * 150,
-		});
+		// item i completes 1500 + (4 - i) x 300 ms after the first submit, whenever its own came (a busy
+		// machine spreads the five submits apart): the last item finishes first
+		let firstSubmit: number | undefined;
+		fal.options.timing = (input) => {
+			const now = performance.now();
+			firstSubmit ??= now;
+			const i = Number(String(input.prompt).split(' ')[1]);
+			return { queueMs: 0, runMs: Math.max(0, firstSubmit + 1500 + (4 - i) * 300 - now) };
+		};
 		const run = await runWorkflow({
 			parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }),
 			credentials: credentialsFor(fal),
@@ -43,33 +58,52 @@ describe('items in parallel', () => {
 			.sort((a, b) => a.completedAt! - b.completedAt!)
 			.map((job) => job.input.prompt);
 		expect(completion).toEqual(['image 4', 'image 3', 'image 2', 'image 1', 'image 0']);
-		// one after another this would take 150+300+450+600+750 = 2250 ms of jobs alone
-		expect(run.durationMs).toBeLessThan(1500);
+		// In parallel: every job is submitted before the first one completes (two at a time, or one
+		// after another, would submit the third only after a completion).
+		const firstCompletion = Math.min(...[...fal.jobs.values()].map((job) => job.completedAt!));
+		for (const job of fal.jobs.values()) expect(job.submittedAt).toBeLessThan(firstCompletion);
 	});
 
 	it('never runs more than Max Concurrent Requests items at once', async () => {
 		const { fal } = server;
 		fal.options.timing = () => ({ queueMs: 0, runMs: 120 });
+		// Slow downloads (a byte every 2 ms): an item holds its slot until its image is in.
+		fal.inject({
+			kind: 'file',
+			times: 6,
+			status: 200,
+			body: makePng(1, 1),
+			headers: { 'content-type': 'image/png' },
+			trickleMs: 2,
+		});
 		const run = await runWorkflow({
 			parameters: textToImageParams({
 				prompt: '={{ $json.prompt }}',
-				options: { maxConcurrency: 2 },
+				options: { maxConcurrency: 2, outputFormat: 'png' },
 			}),
 			credentials: credentialsFor(fal),
 			items: prompts(6),
 		});
 		expect(run.error).toBeUndefined();
-		const jobs = [...fal.jobs.values()];
+		// The fake notes a download's end when its connection closes, a moment after the last byte.
+		await eventually(() => fal.cdnRequests.every((r) => r.closedAt !== undefined));
+		// An item is at work from its submit until its download ends (not only until its result).
+		const spans = [...fal.jobs.values()].map((job) => ({
+			start: job.submittedAt,
+			end: Math.max(
+				...fal.cdnRequests.filter((r) => r.path.includes(job.id)).map((r) => r.closedAt ?? NaN),
+			),
+		}));
+		expect(spans).toHaveLength(6);
+		for (const span of spans) expect(span.end).toBeGreaterThan(span.start);
 		const peak = Math.max(
-			...jobs.map(
-				(job) =>
-					jobs.filter(
-						(other) =>
-							other.submittedAt <= job.submittedAt && other.resultFetchedAt! > job.submittedAt,
-					).length,
+			...spans.map(
+				(span) =>
+					spans.filter((other) => other.start <= span.start && other.end > span.start).length,
 			),
 		);
 		expect(peak).toBe(2);
+		for (const item of run.output()) expect(isPng(item.binary!.data.data)).toBe(true);
 		expect(run.output().map((item) => item.json.prompt)).toEqual(
 			prompts(6).map((item) => item.json.prompt),
 		);
@@ -107,7 +141,7 @@ describe('completion detection', () => {
 		expect(run.output()).toHaveLength(3);
 		expect(requestsOf(fal, 'stream')).toHaveLength(1);
 		expect(requestsOf(fal, 'status').length).toBeGreaterThanOrEqual(3);
-		for (const item of run.output()) expect(item.binary?.data).toBeDefined();
+		for (const item of run.output()) expect(isJpeg(item.binary!.data.data)).toBe(true);
 	});
 
 	it('asks for the stream once, not once per concurrent item, when the server has none', async () => {
@@ -148,7 +182,7 @@ describe('completion detection', () => {
 		expect(kinds[1]).toBe('stream');
 		expect(kinds.slice(2, -1).every((kind) => kind === 'status')).toBe(true);
 		expect(kinds.at(-1)).toBe('result');
-		expect(run.output()[0].binary?.data).toBeDefined();
+		expect(isJpeg(run.output()[0].binary!.data.data)).toBe(true);
 	});
 
 	it('polling starts short and backs off', async () => {

@@ -51,7 +51,7 @@ describe('cost estimate', () => {
 		const [pricing] = fal.platformRequests;
 		expect(pricing.path).toBe('/v1/models/pricing');
 		expect(pricing.query.endpoint_id.split(',').sort()).toEqual([PRO_T2I, MAX_T2I].sort());
-		expect(pricing.headers.authorization).toBe('Bearer test-token');
+		expect(pricing.headers.authorization).toBe('Key test-token');
 		// Asked before anything was submitted.
 		expect(pricing.at).toBeLessThan(Math.min(...requestsOf(fal, 'submit').map((r) => r.at)));
 		expect(run.output().map((item) => item.json.cost_estimate)).toEqual([

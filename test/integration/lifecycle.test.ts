@@ -396,42 +396,50 @@ describe('the halt is race-free, and every submitted job is accounted for', () =
 		for (const job of fal.jobs.values()) expect(job.state).toBe('CANCELLED');
 	});
 
-	it("with Continue On Fail, a failed item outputs the URLs the node really used (a gateway's own), not rebuilt ones", async () => {
-		const { fal } = server;
-		const id = '0f0f0f0f-1111-4222-8333-444444444444';
-		const own = `${fal.url}/gateway/jobs/${id}`;
-		fal.inject({
-			kind: 'submit',
-			status: 200,
-			body: {
-				status: 'IN_QUEUE',
+	it.each([
+		['the status stream', 'ok'],
+		['polling', '404'],
+	] as const)(
+		"with Continue On Fail, a failed item outputs the URLs the node really used (a gateway's own), not rebuilt ones (%s)",
+		async (_name, stream) => {
+			const { fal } = server;
+			// A gateway under a path prefix whose URLs carry a query it routes by (without it: 404).
+			fal.options.gateway = { prefix: '/gateway', query: 'shard=7' };
+			fal.options.stream = stream;
+			fal.options.timing = () => ({ queueMs: 100, runMs: 100 });
+			fal.failNextJobs(1, { error: 'Runner disconnected on shard 7' });
+			const run = await runWorkflow({
+				parameters: editParams(),
+				credentials: credentialsFor(fal, { baseUrl: `${fal.url}/gateway`, authScheme: 'auto' }),
+				continueOnFail: true,
+			});
+			const [item] = run.output();
+			const [id] = fal.jobs.keys();
+			const own = `${fal.url}/gateway/fal-ai/flux-pro/requests/${id}`;
+			// The gateway's URLs with their query: URLs rebuilt from the id would have none.
+			expect(item.json).toMatchObject({
 				request_id: id,
 				status_url: `${own}/status?shard=7`,
 				response_url: `${own}?shard=7`,
 				cancel_url: `${own}/cancel?shard=7`,
-				queue_position: 0,
-			},
-		});
-		const run = await runWorkflow({
-			parameters: editParams(),
-			credentials: credentialsFor(fal),
-			continueOnFail: true,
-		});
-		const [item] = run.output();
-		expect(item.json).toMatchObject({
-			request_id: id,
-			status_url: `${own}/status?shard=7`,
-			response_url: `${own}?shard=7`,
-			cancel_url: `${own}/cancel?shard=7`,
-		});
-		expect(typeof item.json.error).toBe('string');
-		// The node followed the gateway's URLs (its status stream and polls), never fal's shape.
-		expect(
-			fal.requests
-				.filter((r) => r.kind !== 'submit')
-				.every((r) => r.path.startsWith('/gateway/jobs/')),
-		).toBe(true);
-	});
+			});
+			// The job's own failure, reached through those URLs (not a 404 from a URL the node broke).
+			expect(item.json.error).toMatch(/Runner disconnected on shard 7/);
+			// The stream asked for at .../status/stream, polls at .../status, the result: each with the
+			// query as the gateway gave it, nothing anywhere else.
+			const path = `/gateway/fal-ai/flux-pro/requests/${id}`;
+			const where = { stream: `${path}/status/stream`, status: `${path}/status`, result: path };
+			const [submit, ...later] = fal.requests;
+			expect(submit.path).toBe('/gateway/fal-ai/flux-pro/kontext');
+			expect(later.map((r) => r.kind)[0]).toBe('stream');
+			expect(later.map((r) => r.kind).at(-1)).toBe('result');
+			if (stream === '404') expect(requestsOf(fal, 'status').length).toBeGreaterThanOrEqual(1);
+			for (const request of later) {
+				expect(request.path).toBe(where[request.kind as keyof typeof where]);
+				expect(request.query.shard).toBe('7');
+			}
+		},
+	);
 
 	it("after Stop, n8n's log lists every job and what became of it", async () => {
 		const { fal } = server;

@@ -7,6 +7,7 @@ import { runWorkflow } from '../support/engine';
 import {
 	credentialsFor,
 	editParams,
+	eventually,
 	handleFor,
 	isJpeg,
 	isPng,
@@ -39,7 +40,9 @@ describe('Edit', () => {
 				prompt: 'Put a donut next to the flour',
 			}),
 		);
-		expect(item.json.timings).toBeDefined();
+		// fal's timings as fal sent them (the fake: the job's run time in seconds).
+		const [job] = fal.jobs.values();
+		expect(item.json.timings).toEqual({ inference: job.runMs / 1000 });
 		const image = item.binary?.data;
 		expect(image?.mimeType).toBe('image/jpeg');
 		expect(isJpeg(image!.data)).toBe(true);
@@ -388,6 +391,38 @@ describe('hand-off and the Request resource', () => {
 		expect(missing.error?.description).toMatch(/about an hour/);
 	});
 
+	it('the Sync Mode + hand-off trap: an inline result of 10 KB or more expires long before a small one', async () => {
+		const { fal } = server;
+		// fal keeps results about an hour, but only about 6 minutes from 10 KB: here 60 s and 300 ms.
+		fal.options.resultExpiry = { smallMs: 60_000, largeMs: 300, largeBytes: 10_240 };
+		fal.options.pngBytes = 20_000;
+		const handOff = (syncMode: boolean) =>
+			runWorkflow({
+				parameters: textToImageParams({
+					waitForCompletion: false,
+					options: { outputFormat: 'png', ...(syncMode ? { syncMode: true } : {}) },
+				}),
+				credentials: credentialsFor(fal),
+			});
+		const inline = (await handOff(true)).output()[0];
+		const stored = (await handOff(false)).output()[0];
+		await eventually(() => [...fal.jobs.values()].every((job) => job.state === 'COMPLETED'));
+		await new Promise((resolve) => setTimeout(resolve, 600));
+		const later = await runWorkflow({
+			parameters: { resource: 'request', operation: 'getResult', waitForCompletion: false },
+			credentials: credentialsFor(fal),
+			items: [{ json: inline.json }, { json: stored.json }],
+			continueOnFail: true,
+		});
+		const [gone, kept] = later.output();
+		// The inline images made the result large: it is gone, and the node says why it may be.
+		expect(gone.json.error).toBe(`Request ${String(inline.json.request_id)} was not found (404)`);
+		expect(gone.json.description).toMatch(/about 6 minutes for large results/);
+		// The same job with its images stored (small result) is still there.
+		expect(kept.json.images).toHaveLength(1);
+		expect(isPng(kept.binary!.data.data)).toBe(true);
+	});
+
 	it("Cancel gives fal's three answers as output", async () => {
 		const { fal } = server;
 		fal.options.timing = (input) =>
@@ -489,7 +524,8 @@ describe('gateways', () => {
 		try {
 			const run = await runWorkflow({
 				parameters: editParams(),
-				credentials: credentialsFor(gateway, { baseUrl: `${gateway.url}/` }),
+				// Auto: Bearer toward a host that is not fal's, which is what the gateway takes.
+				credentials: credentialsFor(gateway, { baseUrl: `${gateway.url}/`, authScheme: 'auto' }),
 			});
 			expect(run.error).toBeUndefined();
 			expect(foreign.requests).toHaveLength(0);
@@ -503,7 +539,7 @@ describe('gateways', () => {
 			expect(gateway.cdnRequests[0].headers.authorization).toBeUndefined();
 			const handle = await runWorkflow({
 				parameters: editParams({ waitForCompletion: false }),
-				credentials: credentialsFor(gateway),
+				credentials: credentialsFor(gateway, { authScheme: 'auto' }),
 			});
 			const id = handle.output()[0].json.request_id;
 			expect(handle.output()[0].json.status_url).toBe(
@@ -517,14 +553,57 @@ describe('gateways', () => {
 
 	it('a gateway mounted under a path prefix keeps it', async () => {
 		const { fal } = server;
-		// The fake serves fal at its root; a prefix it does not know answers 404, which the node reports as a wrong Base URL.
+		// A gateway under /prefix that hands back fal's own URLs (no prefix, fal's host), as gateways do.
+		fal.options.gateway = { prefix: '/prefix' };
+		fal.options.publicBaseUrl = 'https://queue.fal.run';
+		fal.options.timing = (input) =>
+			input.prompt === 'slow' ? { queueMs: 60_000, runMs: 10 } : { queueMs: 20, runMs: 50 };
+		const credentials = credentialsFor(fal, { baseUrl: `${fal.url}/prefix/`, authScheme: 'auto' });
+		const run = await runWorkflow({ parameters: editParams(), credentials });
+		expect(run.error).toBeUndefined();
+		const [item] = run.output();
+		expect(isJpeg(item.binary!.data.data)).toBe(true);
+		// A job left queued, then its status, result and cancel through the Request resource.
+		const queued = await runWorkflow({
+			parameters: textToImageParams({ prompt: 'slow', waitForCompletion: false }),
+			credentials,
+		});
+		const request = (operation: string) => ({
+			resource: 'request',
+			operation,
+			requestId: '={{ $json.id }}',
+			...(operation === 'getResult' ? { waitForCompletion: false } : {}),
+		});
+		const ids = [item.json.request_id, queued.output()[0].json.request_id] as string[];
+		const items = ids.map((id) => ({ json: { id } }));
+		const status = await runWorkflow({ parameters: request('getStatus'), credentials, items });
+		expect(status.output().map((i) => i.json.status)).toEqual(['COMPLETED', 'IN_QUEUE']);
+		const result = await runWorkflow({
+			parameters: request('getResult'),
+			credentials,
+			items: items.slice(0, 1),
+		});
+		expect(result.output()[0].json.images).toHaveLength(1);
+		const cancel = await runWorkflow({ parameters: request('cancel'), credentials, items });
+		expect(cancel.output().map((i) => i.json.status)).toEqual([
+			'ALREADY_COMPLETED',
+			'CANCELLATION_REQUESTED',
+		]);
+		// Every request under the prefix, each kind of them there.
+		expect(fal.requests.every((r) => r.path.startsWith('/prefix/fal-ai/flux-pro/'))).toBe(true);
+		const kinds = new Set(fal.requests.map((r) => r.kind));
+		for (const kind of ['submit', 'stream', 'status', 'result', 'cancel'] as const)
+			expect(kinds).toContain(kind);
+		expect(fal.jobs.get(ids[1])?.state).toBe('CANCELLED');
+	});
+
+	it('a Base URL whose prefix the gateway does not serve is reported as a wrong Base URL', async () => {
+		const { fal } = server;
 		const run = await runWorkflow({
 			parameters: editParams(),
 			credentials: credentialsFor(fal, { baseUrl: `${fal.url}/prefix` }),
 		});
-		expect(requestsOf(fal, 'other')[0]?.path ?? fal.requests[0].path).toBe(
-			'/prefix/fal-ai/flux-pro/kontext',
-		);
+		expect(fal.requests.map((r) => r.path)).toEqual(['/prefix/fal-ai/flux-pro/kontext']);
 		expect(run.error?.message).toMatch(/no such endpoint \(404\)/);
 		expect(run.error?.description).toMatch(/Base URL/);
 	});

@@ -9,6 +9,7 @@ import {
 	editParams,
 	eventually,
 	handleFor,
+	isJpeg,
 	requestsOf,
 	textToImageParams,
 	useFakeFal,
@@ -204,16 +205,22 @@ describe("fal's answers become errors people understand", () => {
 });
 
 describe('transient faults are survived', () => {
-	it('status polls retry 500/502/503/504 and connection resets', async () => {
+	it.each([
+		['500', { status: 500 }],
+		['502', { status: 502, body: 'Bad Gateway' }],
+		['503', { status: 503, body: { detail: 'Service Unavailable' } }],
+		['504', { status: 504, body: { detail: 'Gateway Timeout' } }],
+		['a connection reset', { reset: true }],
+	] as const)('status polls retry %s', async (_name, fault) => {
 		const { fal } = server;
 		fal.options.stream = '404';
 		fal.options.timing = () => ({ queueMs: 0, runMs: 50 });
-		fal.inject({ kind: 'status', status: 502, body: 'Bad Gateway' });
-		fal.inject({ kind: 'status', reset: true });
+		// Two in a row: the same poll is asked again, and again.
+		fal.inject({ kind: 'status', times: 2, ...fault });
 		const run = await runWorkflow({ parameters: editParams(), credentials: credentialsFor(fal) });
 		expect(run.error).toBeUndefined();
 		expect(requestsOf(fal, 'status').length).toBeGreaterThanOrEqual(3);
-		expect(run.output()[0].binary?.data).toBeDefined();
+		expect(isJpeg(run.output()[0].binary!.data.data)).toBe(true);
 	});
 
 	it('result reads and image downloads retry too', async () => {
@@ -327,7 +334,7 @@ describe('no paid job is lost', () => {
 		expect(run.status).toBe('canceled');
 		await eventually(() => requestsOf(fal, 'cancel').length === 2);
 		for (const request of requestsOf(fal, 'cancel'))
-			expect(request.headers.authorization).toBe(`Bearer ${VALID_TOKEN}`);
+			expect(request.headers.authorization).toBe(`Key ${VALID_TOKEN}`);
 		expect([...fal.jobs.values()].map((job) => job.state)).toEqual(['CANCELLED', 'CANCELLED']);
 	});
 

@@ -28,7 +28,7 @@ export function credentialsFor(
 	fal: FakeFal,
 	extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
-	return { apiKey: VALID_TOKEN, baseUrl: fal.url, authScheme: 'auto', ...extra };
+	return { apiKey: VALID_TOKEN, baseUrl: fal.url, authScheme: 'key', ...extra };
 }
 
 /** The queue handle the node outputs for a job, with URLs on the fake's origin (owner/app only, no sub-path). */

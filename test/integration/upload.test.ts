@@ -59,7 +59,7 @@ describe('binary inputs go to storage', () => {
 			query: { storage_type: 'fal-cdn-v3' },
 		});
 		expect(initiate.body).toEqual({ content_type: 'image/png', file_name: 'kitchen.png' });
-		expect(initiate.headers.authorization).toBe(`Bearer ${VALID_TOKEN}`);
+		expect(initiate.headers.authorization).toBe(`Key ${VALID_TOKEN}`);
 
 		const [put] = fal.cdnRequests.filter((r) => r.kind === 'upload');
 		expect(put.method).toBe('PUT');

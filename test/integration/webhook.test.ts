@@ -267,6 +267,23 @@ describe('what fal POSTs to the webhook, and Get Result from it', () => {
 			error: 'Invalid status code: 503',
 			payload: { detail: 'Runner disconnected', error_type: 'runner_disconnected' },
 		});
+		// What the node makes of that delivery: the example's Get Result fails the item with fal's reason,
+		// keeps the request_id, and asks once (a stored failure is not retried); no image, no second job.
+		const call = receiver.received[0];
+		const result = await runWorkflow({
+			parameters: GET_RESULT.parameters,
+			credentials: credentialsFor(fal),
+			items: [waitNodeItem(call)],
+			continueOnFail: true,
+		});
+		const [item] = result.output();
+		expect(item.json.error).toBe(
+			'The job failed on fal: Runner disconnected (runner_disconnected)',
+		);
+		expect(item.json.request_id).toBe(handle.json.request_id);
+		expect(item.binary).toBeUndefined();
+		expect(requestsOf(fal, 'result')).toHaveLength(1);
+		expect(requestsOf(fal, 'submit')).toHaveLength(1);
 	});
 
 	it('a rejected job: status ERROR, "Invalid status code: 422"; Get Result from it fails the item with fal\'s reason and keeps the request_id', async () => {

@@ -137,7 +137,7 @@ function expectJpeg(bytes: Buffer): void {
 describe('queue lifecycle', () => {
 	it('submit -> 202 status -> streamed events -> result -> downloadable PNGs', async () => {
 		// Long enough in the queue that the first status poll sees IN_QUEUE even on a slow machine.
-		fal.options.timing = () => ({ queueMs: 200, runMs: 40 });
+		fal.options.timing = () => ({ queueMs: 1500, runMs: 40 });
 		const sub = await submit('fal-ai/flux-pro/kontext/text-to-image', {
 			prompt: 'a red fox',
 			output_format: 'png',
@@ -342,16 +342,117 @@ describe('URLs and auth', () => {
 			expect(res.status).toBe(401);
 			expect(await res.json()).toEqual({ detail: 'No user found for Key ID and Secret' });
 		}
+		// By default the queue is fal's: `Key` only.
 		expect((await post(`Key ${VALID_TOKEN}`)).status).toBe(200);
-		expect((await post(`Bearer ${VALID_TOKEN}`)).status).toBe(200);
-
-		fal.options.authScheme = 'key';
 		expect((await post(`Bearer ${VALID_TOKEN}`)).status).toBe(401);
-		expect((await post(`Key ${VALID_TOKEN}`)).status).toBe(200);
+		// Playing a gateway: `Bearer` only.
+		fal.options.gateway = { query: 'shard=7' };
+		expect((await post(`Key ${VALID_TOKEN}`)).status).toBe(401);
+		expect((await post(`Bearer ${VALID_TOKEN}`)).status).toBe(200);
+		fal.options.gateway = {};
 		fal.options.authScheme = 'bearer';
 		expect((await post(`Key ${VALID_TOKEN}`)).status).toBe(401);
 		expect((await post(`Bearer ${VALID_TOKEN}`)).status).toBe(200);
+		fal.options.authScheme = 'any';
+		expect((await post(`Key ${VALID_TOKEN}`)).status).toBe(200);
+		expect((await post(`Bearer ${VALID_TOKEN}`)).status).toBe(200);
 		expect(fal.requests[0].headers.authorization).toBeUndefined();
+	});
+
+	it("takes one scheme per origin: Key on fal's storage and Platform hosts, whatever the queue takes", async () => {
+		const initiate = (authorization: string) =>
+			fetch(`${fal.storageUrl}/storage/upload/initiate?storage_type=fal-cdn-v3`, {
+				method: 'POST',
+				headers: { authorization, 'content-type': 'application/json' },
+				body: JSON.stringify({ content_type: 'image/png', file_name: 'a.png' }),
+			});
+		const pricing = (authorization: string) =>
+			fetch(`${fal.platformUrl}/v1/models/pricing?endpoint_id=fal-ai/flux-pro/kontext`, {
+				headers: { authorization },
+			});
+		for (const queue of [undefined, 'bearer'] as const) {
+			fal.options.authScheme = queue ? { queue } : {};
+			expect((await initiate(`Bearer ${VALID_TOKEN}`)).status).toBe(401);
+			expect((await initiate(`Key ${VALID_TOKEN}`)).status).toBe(200);
+			expect((await pricing(`Bearer ${VALID_TOKEN}`)).status).toBe(401);
+			expect((await pricing(`Key ${VALID_TOKEN}`)).status).toBe(200);
+		}
+		// A gateway that mirrors fal's storage takes its own scheme there too, when a test says so.
+		fal.options.authScheme = { queue: 'bearer', storage: 'bearer' };
+		expect((await initiate(`Bearer ${VALID_TOKEN}`)).status).toBe(200);
+		expect((await initiate(`Key ${VALID_TOKEN}`)).status).toBe(401);
+		expect(fal.authSchemeOf('platform')).toBe('key');
+	});
+
+	it('plays a gateway under a path prefix: submit, status, stream, result and cancel there, with its query', async () => {
+		fal.options.gateway = { prefix: '/gateway/v1', query: 'shard=7' };
+		const BEARER = { authorization: `Bearer ${VALID_TOKEN}` };
+		const post = (path: string) =>
+			fetch(`${fal.url}${path}`, {
+				method: 'POST',
+				headers: { ...BEARER, 'content-type': 'application/json' },
+				body: JSON.stringify({ prompt: 'x' }),
+			});
+		// Outside the prefix there is nothing.
+		expect((await post('/fal-ai/flux-pro/kontext/text-to-image')).status).toBe(404);
+		const res = await post('/gateway/v1/fal-ai/flux-pro/kontext/text-to-image');
+		expect(res.status).toBe(200);
+		const sub = (await res.json()) as Submitted;
+		const base = `${fal.url}/gateway/v1/fal-ai/flux-pro/requests/${sub.request_id}`;
+		expect(sub).toMatchObject({
+			status_url: `${base}/status?shard=7`,
+			response_url: `${base}?shard=7`,
+			cancel_url: `${base}/cancel?shard=7`,
+		});
+		// The handed-back URLs work as they are; without the query, or without the prefix, they do not.
+		const status = await fetch(sub.status_url, { headers: BEARER });
+		expect(status.status).toBe(202);
+		expect(((await status.json()) as Submitted).status_url).toBe(sub.status_url);
+		expect((await fetch(`${base}/status`, { headers: BEARER })).status).toBe(404);
+		expect((await fetch(`${base}/status?shard=7/stream`, { headers: BEARER })).status).toBe(404);
+		const unprefixed = `${fal.url}/fal-ai/flux-pro/requests/${sub.request_id}/status?shard=7`;
+		expect((await fetch(unprefixed, { headers: BEARER })).status).toBe(404);
+		const stream = readEvents(await fetch(`${base}/status/stream?shard=7`, { headers: BEARER }));
+		expect((await stream).events.at(-1)?.status).toBe('COMPLETED');
+		const result = await fetch(sub.response_url, { headers: BEARER });
+		expect(result.status).toBe(200);
+		const cancel = await fetch(sub.cancel_url, { method: 'PUT', headers: BEARER });
+		expect(await cancel.json()).toEqual({ status: 'ALREADY_COMPLETED' });
+		expect(fal.requests.map((r) => r.kind)).toEqual([
+			'submit',
+			'submit',
+			'status',
+			'status',
+			'status',
+			'status',
+			'stream',
+			'result',
+			'cancel',
+		]);
+	});
+
+	it('forgets a result after its expiry: sooner for a large one (Sync Mode images), then 404', async () => {
+		fal.options.pngBytes = 20_000;
+		const small = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'x' });
+		const large = await submit('fal-ai/flux-pro/kontext/text-to-image', {
+			prompt: 'x',
+			sync_mode: true,
+			output_format: 'png',
+		});
+		await waitForCompletion(small.status_url);
+		await waitForCompletion(large.status_url);
+		// Within fal's figures (1 h; 6 min from 10 KB) both are there; the large one is over 10 KB.
+		const first = await fetch(large.response_url, { headers: AUTH });
+		expect(first.status).toBe(200);
+		expect((await first.text()).length).toBeGreaterThan(10_240);
+		// Expiry is judged when asked, with the options then in force: large results kept 1 ms.
+		fal.options.resultExpiry = { smallMs: 60_000, largeMs: 1, largeBytes: 10_240 };
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		const late = await fetch(large.response_url, { headers: AUTH });
+		expect(late.status).toBe(404);
+		expect(await late.json()).toEqual({ detail: 'Request not found' });
+		expect((await fetch(large.status_url, { headers: AUTH })).status).toBe(404);
+		expect((await fetch(small.response_url, { headers: AUTH })).status).toBe(200);
 	});
 
 	it('rejects unknown endpoints and non-JSON bodies', async () => {
@@ -541,6 +642,39 @@ describe('faults', () => {
 		await expect(fetch(sub.response_url, { headers: AUTH })).rejects.toThrow();
 		expect((await fetch(sub.response_url, { headers: AUTH })).status).toBe(200);
 		expect(fal.requests.filter((r) => r.kind === 'result')).toHaveLength(2);
+	});
+
+	it('a hung request is ended by reset(), so it cannot leak into the next test', async () => {
+		const sub = await submit('fal-ai/flux-pro/kontext/text-to-image', { prompt: 'x' });
+		fal.inject({ kind: 'status', hang: true });
+		const hung = fetch(sub.status_url, { headers: AUTH }).then(
+			() => 'answered',
+			() => 'ended',
+		);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		fal.reset();
+		const outcome = await Promise.race([
+			hung,
+			new Promise((resolve) => setTimeout(() => resolve('still hanging'), 5000)),
+		]);
+		expect(outcome).toBe('ended');
+	});
+
+	it('a slow submit that reset() overtakes creates no job in the next test', async () => {
+		fal.options.submitDelayMs = () => 300;
+		const late = fetch(`${fal.url}/fal-ai/flux-pro/kontext/text-to-image`, {
+			method: 'POST',
+			headers: JSON_AUTH,
+			body: JSON.stringify({ prompt: 'x' }),
+		}).then(
+			(res) => res.status,
+			() => 'ended',
+		);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		fal.reset();
+		expect(await late).toBe('ended');
+		expect(fal.jobs.size).toBe(0);
+		expect(fal.requests).toHaveLength(0);
 	});
 
 	it('file faults apply to the CDN', async () => {

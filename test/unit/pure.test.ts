@@ -13,6 +13,7 @@ import {
 	rebase,
 	serviceUrlFor,
 	urlsFromSubmit,
+	withPathSegment,
 } from '../../nodes/FluxKontext/fal/urls';
 import { formatUsd } from '../../nodes/FluxKontext/helpers/cost';
 import { sniffImageType, splitImageUrls } from '../../nodes/FluxKontext/helpers/validation';
@@ -93,6 +94,44 @@ describe('URLs', () => {
 		expect(
 			rebase('https://other.example.com/api/fal-ai/x?logs=1', 'https://gw.example.com/api'),
 		).toBe('https://gw.example.com/api/fal-ai/x?logs=1');
+	});
+
+	it('adds a path segment to a URL the server handed back before its query, never into it', () => {
+		const id = 'acf05732-7cb3-445b-9f39-fdaeccb1d730';
+		const cases: Array<[string, string, string]> = [
+			// fal's own status URL: no query.
+			[fal, 'stream', `${fal}/stream`],
+			// A gateway's status URL with a query: the segment goes into the path, the query stays.
+			[`${fal}?shard=7`, 'stream', `${fal}/stream?shard=7`],
+			[`${fal}?shard=7&logs=1`, 'stream', `${fal}/stream?shard=7&logs=1`],
+			// A gateway under a path prefix: the prefix is kept, once.
+			[
+				`https://gw.example.com/api/v1/fal-ai/flux-pro/requests/${id}/status?shard=7`,
+				'stream',
+				`https://gw.example.com/api/v1/fal-ai/flux-pro/requests/${id}/status/stream?shard=7`,
+			],
+			// A trailing slash is not doubled, with or without a query.
+			[`${fal}/`, 'stream', `${fal}/stream`],
+			[`${fal}/?shard=7`, 'stream', `${fal}/stream?shard=7`],
+			// A pre-signed upload URL: part numbers and `complete` before the signature.
+			[
+				'https://storage.example.com/upload/abc?signature=s%2F1&expires=9',
+				'3',
+				'https://storage.example.com/upload/abc/3?signature=s%2F1&expires=9',
+			],
+			[
+				'https://storage.example.com/upload/abc/?sig=x',
+				'complete',
+				'https://storage.example.com/upload/abc/complete?sig=x',
+			],
+			// A query that itself holds a slash or a question mark is left as it is.
+			[`${fal}?next=/a/b?c`, 'stream', `${fal}/stream?next=/a/b?c`],
+			// An origin alone.
+			['https://gw.example.com', 'x', 'https://gw.example.com/x'],
+			['https://gw.example.com?a=1', 'x', 'https://gw.example.com/x?a=1'],
+		];
+		for (const [url, segment, expected] of cases)
+			expect(withPathSegment(url, segment)).toBe(expected);
 	});
 
 	it('builds missing URLs from the id, on owner/app only', () => {
@@ -377,11 +416,32 @@ describe('readAll', () => {
 	});
 
 	it('refuses a body larger than its limit, announced or not, without reading it all', async () => {
+		// A body that counts the chunks taken from it and whether it was destroyed (the connection let go).
+		const counted = (parts: number) => {
+			const seen = { pulled: 0, destroyed: false };
+			async function* generate() {
+				for (let n = 0; n < parts; n++) {
+					seen.pulled++;
+					yield Buffer.from('abc');
+				}
+			}
+			return { seen, body: Object.assign(generate(), { destroy: () => (seen.destroyed = true) }) };
+		};
+		// Announced too large: refused before a single byte is read.
+		const announced = counted(1000);
 		await expect(
-			readAll(bodyOf('abc'), undefined, 1000, 'test', { expectedBytes: 1e12, maxBytes: 100 }),
-		).rejects.toThrow('it is larger than 0 MB, more than the node reads');
+			readAll(announced.body, undefined, 1000, 'test', { expectedBytes: 1e12, maxBytes: 100 }),
+		).rejects.toThrow('it is larger than 100 bytes, more than the node reads');
+		expect(announced.seen).toEqual({ pulled: 0, destroyed: true });
+		// Not announced: refused at the chunk that crosses the limit, the rest never read.
+		const unannounced = counted(1000);
 		await expect(
-			readAll(bodyOf('abc', 'def'), undefined, 1000, 'test', { maxBytes: 4 }),
-		).rejects.toThrow(/larger than/);
+			readAll(unannounced.body, undefined, 1000, 'test', { maxBytes: 4 }),
+		).rejects.toThrow('it is larger than 4 bytes, more than the node reads');
+		expect(unannounced.seen).toEqual({ pulled: 2, destroyed: true });
+		// Limits of a megabyte and more are said in MB.
+		await expect(
+			readAll(counted(1).body, undefined, 1000, 'test', { expectedBytes: 3e8, maxBytes: 2e8 }),
+		).rejects.toThrow('it is larger than 200 MB, more than the node reads');
 	});
 });

@@ -115,6 +115,18 @@ export function rebase(url: string, baseUrl: string): string {
 	return `${base}${path}${parsed.search}`;
 }
 
+/**
+ * A URL the server handed back, one path segment further: `segment` goes at the end of the path,
+ * before the query (and fragment), so `.../status?shard=7` becomes `.../status/stream?shard=7`,
+ * never `.../status?shard=7/stream`. A trailing slash is not doubled.
+ */
+export function withPathSegment(url: string, segment: string): string {
+	const cut = url.search(/[?#]/);
+	const path = cut < 0 ? url : url.slice(0, cut);
+	const rest = cut < 0 ? '' : url.slice(cut);
+	return `${path.replace(/\/+$/, '')}/${segment}${rest}`;
+}
+
 export interface JobUrls {
 	status_url: string;
 	response_url: string;

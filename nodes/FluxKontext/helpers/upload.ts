@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import type { UploadStep } from '../fal/storage';
 import { MULTIPART_THRESHOLD_BYTES, PART_BYTES } from '../fal/storage';
-import { parseHttpUrl } from '../fal/urls';
+import { parseHttpUrl, withPathSegment } from '../fal/urls';
 import type { CallOptions, FalClient } from '../transport';
 import type { BinaryStream, InputImage } from './input-images';
 
@@ -56,8 +56,7 @@ export async function uploadImage(
 		);
 		return fileUrl;
 	}
-	const url = new URL(uploadUrl);
-	const at = (suffix: string) => `${url.origin}${url.pathname}/${suffix}${url.search}`;
+	const at = (suffix: string) => withPathSegment(uploadUrl, suffix);
 	const parts: Array<{ partNumber: number; etag: string }> = [];
 	for await (const part of partsOf(await image.content(), PART_BYTES)) {
 		const partNumber = parts.length + 1;

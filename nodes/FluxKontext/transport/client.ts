@@ -7,6 +7,7 @@ import { redact } from '../fal/secrets';
 import { falApiError, imageError, jobFailedError, noImagesError } from '../fal/errors';
 import type { UploadStep } from '../fal/storage';
 import { STORAGE_TYPE, uploadError } from '../fal/storage';
+import { withPathSegment } from '../fal/urls';
 import { uploadDeadlineMs } from './deadlines';
 import { downloadImage } from './download';
 import type { CallOptions, StreamAnswer } from './exchange';
@@ -170,7 +171,7 @@ export class FalClient {
 			'stream',
 			{
 				method: 'GET',
-				url: `${statusUrl}/stream`,
+				url: withPathSegment(statusUrl, 'stream'),
 				qs: { logs: 0 },
 				encoding: 'stream',
 				headers: { Accept: 'text/event-stream' },

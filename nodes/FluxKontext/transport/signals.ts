@@ -120,9 +120,8 @@ export async function readAll(
 ): Promise<Buffer> {
 	const tooLarge = () => {
 		body.destroy();
-		return new Error(
-			`it is larger than ${Math.round(maxBytes / 1e6)} MB, more than the node reads`,
-		);
+		const limit = maxBytes >= 1e6 ? `${Math.round(maxBytes / 1e6)} MB` : `${maxBytes} bytes`;
+		return new Error(`it is larger than ${limit}, more than the node reads`);
 	};
 	if (expectedBytes !== undefined && expectedBytes > maxBytes) throw tooLarge();
 	const known =

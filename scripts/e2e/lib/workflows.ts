@@ -57,7 +57,7 @@ export function e2eCredentials(falUrl: string, openAiUrl: string): unknown[] {
 			id: 'e2eFluxCred00001',
 			name: 'FLUX Kontext account',
 			type: 'fluxKontextApi',
-			data: { apiKey: VALID_TOKEN, baseUrl: falUrl, authScheme: 'auto' },
+			data: { apiKey: VALID_TOKEN, baseUrl: falUrl, authScheme: 'key' },
 		},
 		{
 			id: 'e2eOpenAiCred001',

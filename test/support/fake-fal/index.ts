@@ -58,8 +58,25 @@ export const VALID_TOKEN = 'test-token';
 export interface FakeFalOptions {
 	/** Accepted tokens. Default ['test-token']. */
 	tokens?: string[];
-	/** 'key' accepts only `Authorization: Key <t>`, 'bearer' only `Bearer <t>`, 'any' both. Default 'any'. */
-	authScheme?: 'key' | 'bearer' | 'any';
+	/**
+	 * The `Authorization` scheme each origin takes: 'key' only `Key <t>`, 'bearer' only `Bearer <t>`, 'any'
+	 * both. One scheme for all three authenticated listeners, or per listener. Default: as fal and a gateway
+	 * do, one scheme per origin: `Key` on fal's queue, storage and Platform hosts; `Bearer` on the queue
+	 * listener when it plays a gateway (`gateway` set). A test that needs another says so.
+	 */
+	authScheme?: AuthScheme | Partial<Record<AuthListener, AuthScheme>>;
+	/**
+	 * The queue listener plays a gateway: fal's paths only under `prefix` (e.g. '/gateway'; anything else is
+	 * a 404), and the handed-back URLs carrying `query` (e.g. 'shard=7'), which status, stream, result and
+	 * cancel then require. Default: none (fal itself, at the root).
+	 */
+	gateway?: { prefix?: string; query?: string };
+	/**
+	 * How long a finished job's result (and status) stays fetchable, from its completion: fal keeps results
+	 * about 1 hour, but only about 6 minutes when the result is 10 KB or more (inline Sync Mode images).
+	 * After that, 404 Request not found. Default: fal's figures.
+	 */
+	resultExpiry?: { smallMs: number; largeMs: number; largeBytes: number };
 	/** Origin written into status_url/response_url/cancel_url of submit & status answers. Default: this server's own url (like fal). Gateways hand back 'https://queue.fal.run'. */
 	publicBaseUrl?: string;
 	/** Timing of a job from its input (the JSON body) and its submit order (0-based). Default () => ({ queueMs: 20, runMs: 50 }). */
@@ -107,6 +124,9 @@ export type ResolvedFakeFalOptions = Required<
 	Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>
 > &
 	Pick<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>;
+
+export type AuthScheme = 'key' | 'bearer' | 'any';
+export type AuthListener = 'queue' | 'storage' | 'platform';
 
 export type RequestKind =
 	| 'submit'
@@ -260,7 +280,9 @@ interface JobRuntime {
 
 const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
 	tokens: [VALID_TOKEN],
-	authScheme: 'any',
+	authScheme: {},
+	gateway: {},
+	resultExpiry: { smallMs: 3_600_000, largeMs: 360_000, largeBytes: 10_240 },
 	publicBaseUrl: '', // filled in with the server's own url
 	timing: () => ({ queueMs: 20, runMs: 50 }),
 	stream: 'ok',
@@ -475,7 +497,7 @@ export class FakeFal {
 		this.jwksUrl = `${urls.storageUrl}${JWKS_PATH}`;
 		const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 		this.startOptions = { ...DEFAULT_OPTIONS, publicBaseUrl: urls.url, ...defined };
-		this.options = { ...this.startOptions, tokens: [...this.startOptions.tokens] };
+		this.options = this.freshOptions();
 
 		for (const [listener, server] of Object.entries(servers) as Array<[Listener, http.Server]>) {
 			server.on('connection', (socket: Socket) => {
@@ -489,6 +511,18 @@ export class FakeFal {
 	// -----------------------------------------------------------------------------------------
 	// Test controls
 	// -----------------------------------------------------------------------------------------
+
+	/** The start options again, with their own copies of the objects a test may change in place. */
+	private freshOptions(): ResolvedFakeFalOptions {
+		const start = this.startOptions;
+		return {
+			...start,
+			tokens: [...start.tokens],
+			authScheme: typeof start.authScheme === 'string' ? start.authScheme : { ...start.authScheme },
+			gateway: { ...start.gateway },
+			resultExpiry: { ...start.resultExpiry },
+		};
+	}
 
 	/** Queue a fault for the next `times` requests of that kind (FIFO per kind). */
 	inject(fault: Fault): void {
@@ -520,7 +554,7 @@ export class FakeFal {
 		this.faults.clear();
 		this.pendingFailures = [];
 		this.submitCount = 0;
-		this.options = { ...this.startOptions, tokens: [...this.startOptions.tokens] };
+		this.options = this.freshOptions();
 	}
 
 	/**
@@ -576,12 +610,14 @@ export class FakeFal {
 		const method = req.method ?? 'GET';
 		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 		const path = url.pathname;
+		// The queue's routes are matched without a gateway's prefix (recorded paths keep it).
+		const routed = listener === 'queue' ? this.withoutGatewayPrefix(path) : path;
 		const kind: RequestKind = {
 			queue: classify,
 			platform: () => 'pricing' as const,
 			storage: classifyStorage,
 			cdn: classifyCdn,
-		}[listener](method, path);
+		}[listener](method, routed ?? path);
 		// Uploaded bytes are kept by the upload, not parsed as text.
 		const json = kind === 'upload' ? { ok: false, value: undefined } : parseJson(raw);
 		const record: RecordedRequest = {
@@ -611,30 +647,39 @@ export class FakeFal {
 			if (listener === 'cdn') return this.serveFile(req, res, path);
 			if (listener === 'storage') {
 				if (path === JWKS_PATH && method === 'GET') return this.signer.serveJwks(res);
-				if (!this.authorized(req.headers.authorization))
+				if (!this.authorized(req.headers.authorization, 'storage'))
 					return sendJson(res, 401, DETAIL.unauthorized);
 				if (kind === 'initiate') return this.initiateUpload(res, path, url.searchParams, json);
 				return sendJson(res, 404, DETAIL.notFound);
 			}
 
-			if (!this.authorized(req.headers.authorization))
+			if (
+				!this.authorized(req.headers.authorization, listener === 'platform' ? 'platform' : 'queue')
+			)
 				return sendJson(res, 401, DETAIL.unauthorized);
 
 			if (listener === 'platform') return this.pricing(res, method, path, url.searchParams);
 
+			// A gateway under a prefix knows nothing outside it.
+			if (routed === undefined) return sendJson(res, 404, DETAIL.notFound);
 			if (kind === 'submit') {
 				const delay = isPlainObject(json.value) ? this.options.submitDelayMs(json.value) : 0;
-				if (delay > 0) await this.sleep(delay);
-				return this.submit(res, path, url.searchParams, json, req.headers);
+				if (delay > 0) {
+					const generation = this.generation;
+					await this.sleep(delay);
+					// reset() came meanwhile: this submit belongs to a test that is over.
+					if (generation !== this.generation) return void res.destroy();
+				}
+				return this.submit(res, routed, url.searchParams, json, req.headers);
 			}
 
-			if (method === 'GET' && path.startsWith('/files/')) {
+			if (method === 'GET' && routed.startsWith('/files/')) {
 				// fileUrls 'redirect': the gateway's own file URL sends the client on to its CDN.
 				res.writeHead(302, { location: `${this.cdnUrl}${path}`, 'content-length': '0' });
 				return void res.end();
 			}
 
-			const route = REQUEST_ROUTE.exec(path);
+			const route = REQUEST_ROUTE.exec(routed);
 			if (!route || kind === 'other') {
 				// This is also where a status URL that kept the endpoint's sub-path ends up
 				// (/fal-ai/flux-pro/kontext/requests/{id}/status): fal only routes {owner}/{app}.
@@ -645,7 +690,10 @@ export class FakeFal {
 			const [, owner, app, id] = route;
 			const job = this.jobs.get(id);
 			const found =
-				job !== undefined && appIdOf(job.endpoint) === `${owner}/${app}` ? job : undefined;
+				job !== undefined && appIdOf(job.endpoint) === `${owner}/${app}` && !this.expired(job)
+					? job
+					: undefined;
+			if (!this.hasGatewayQuery(url.searchParams)) return sendJson(res, 404, DETAIL.notFound);
 
 			switch (kind) {
 				case 'status':
@@ -685,7 +733,6 @@ export class FakeFal {
 	}
 
 	private answerFault(res: http.ServerResponse, fault: Fault): void {
-		if (fault.hang) return;
 		if (fault.reset) {
 			// An RST, so the client sees ECONNRESET rather than a clean close.
 			const socket = res.socket;
@@ -752,16 +799,63 @@ export class FakeFal {
 		});
 	}
 
-	/** `Authorization: Key <token>` (fal) or `Bearer <token>` (gateways), as `authScheme` allows. */
-	private authorized(header: string | undefined): boolean {
+	/** `Authorization: Key <token>` (fal) or `Bearer <token>` (gateways), as that listener's scheme allows. */
+	private authorized(header: string | undefined, listener: AuthListener): boolean {
 		const m = /^(\S+)\s+(.+)$/.exec(header ?? '');
 		if (!m) return false;
 		const scheme = m[1].toLowerCase();
 		const token = m[2].trim();
-		const { authScheme, tokens } = this.options;
-		const schemeOk =
-			authScheme === 'any' ? scheme === 'key' || scheme === 'bearer' : scheme === authScheme;
-		return schemeOk && tokens.includes(token);
+		const wanted = this.authSchemeOf(listener);
+		const schemeOk = wanted === 'any' ? scheme === 'key' || scheme === 'bearer' : scheme === wanted;
+		return schemeOk && this.options.tokens.includes(token);
+	}
+
+	/** The scheme a listener takes: as configured, else `Key` (fal), `Bearer` for the queue of a gateway. */
+	authSchemeOf(listener: AuthListener): AuthScheme {
+		const { authScheme, gateway } = this.options;
+		if (typeof authScheme === 'string') return authScheme;
+		const isGateway = gateway.prefix !== undefined || gateway.query !== undefined;
+		return authScheme[listener] ?? (listener === 'queue' && isGateway ? 'bearer' : 'key');
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Playing a gateway: a path prefix, a query on the URLs it hands back
+	// -----------------------------------------------------------------------------------------
+
+	/** A queue path without the gateway's prefix; undefined when outside it. The path itself without one. */
+	private withoutGatewayPrefix(path: string): string | undefined {
+		const prefix = (this.options.gateway.prefix ?? '').replace(/\/+$/, '');
+		if (!prefix) return path;
+		return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : undefined;
+	}
+
+	/** Whether a request carries every `key=value` of the gateway's query (always, without one). */
+	private hasGatewayQuery(query: URLSearchParams): boolean {
+		const wanted = new URLSearchParams(this.options.gateway.query ?? '');
+		return [...wanted].every(([key, value]) => query.getAll(key).includes(value));
+	}
+
+	/** Where the handed-back URLs point: `publicBaseUrl`; on this server's own origin, under the prefix. */
+	private publicBase(): string {
+		const base = this.options.publicBaseUrl.replace(/\/+$/, '');
+		const prefix = (this.options.gateway.prefix ?? '').replace(/\/+$/, '');
+		return base === this.url ? `${base}${prefix}` : base;
+	}
+
+	// -----------------------------------------------------------------------------------------
+	// Result expiry
+	// -----------------------------------------------------------------------------------------
+
+	/**
+	 * Whether a finished job is forgotten: its result (and status) kept `resultExpiry.smallMs` after completion,
+	 * `largeMs` when the result is `largeBytes` or more. GUESS: fal then answers 404 Request not found.
+	 */
+	private expired(job: Job): boolean {
+		const outcome = this.runtimes.get(job.id)?.outcome;
+		if (job.completedAt === undefined || !outcome) return false;
+		const { smallMs, largeMs, largeBytes } = this.options.resultExpiry;
+		const large = Buffer.byteLength(JSON.stringify(outcome.body ?? null)) >= largeBytes;
+		return performance.now() - job.completedAt > (large ? largeMs : smallMs);
 	}
 
 	// -----------------------------------------------------------------------------------------
@@ -894,10 +988,7 @@ export class FakeFal {
 		const count = typeof input.num_images === 'number' ? input.num_images : 1;
 		const image = input.output_format === 'png' ? pngOfSize(this.options.pngBytes) : JPEG_IMAGE;
 		const syncMode = input.sync_mode === true;
-		const fileOrigin =
-			this.options.fileUrls === 'redirect'
-				? this.options.publicBaseUrl.replace(/\/+$/, '')
-				: this.cdnUrl;
+		const fileOrigin = this.options.fileUrls === 'redirect' ? this.publicBase() : this.cdnUrl;
 		const images = Array.from({ length: count }, (_, n) => ({
 			url: syncMode
 				? `data:${image.contentType};base64,${image.bytes.toString('base64')}`
@@ -1094,12 +1185,12 @@ export class FakeFal {
 
 	/** Only `{owner}/{app}` of the endpoint: fal drops the sub-path. */
 	private urlsOf(job: Job): { response_url: string; status_url: string; cancel_url: string } {
-		const base = this.options.publicBaseUrl.replace(/\/+$/, '');
-		const responseUrl = `${base}/${appIdOf(job.endpoint)}/requests/${job.id}`;
+		const responseUrl = `${this.publicBase()}/${appIdOf(job.endpoint)}/requests/${job.id}`;
+		const query = this.options.gateway.query ? `?${this.options.gateway.query}` : '';
 		return {
-			response_url: responseUrl,
-			status_url: `${responseUrl}/status`,
-			cancel_url: `${responseUrl}/cancel`,
+			response_url: `${responseUrl}${query}`,
+			status_url: `${responseUrl}/status${query}`,
+			cancel_url: `${responseUrl}/cancel${query}`,
 		};
 	}
 
