@@ -40,7 +40,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Agent, request as undiciRequest } from 'undici';
 
-import { JPEG_IMAGE, pngOfSize, type ImageFile } from './images';
+import { generatedImages, type GeneratedImage } from './generated-images';
 import { DEV_PRICES, devDefaults } from './kontext-dev-schema';
 import { KONTEXT_ENDPOINTS, validateKontextInput } from './schema';
 
@@ -78,8 +78,17 @@ export interface FakeFalOptions {
 	failure?: (input: Record<string, unknown>, index: number) => JobFailure | undefined;
 	/** ms a submit waits before it is handled (a slow gateway), from the job's input. Default () => 0. */
 	submitDelayMs?: (input: Record<string, unknown>) => number;
-	/** Size in bytes of each generated PNG (approximately; incompressible content). Default: small (8x8, ~270 bytes). */
+	/**
+	 * Size in bytes of each generated PNG (approximately; incompressible noise, for memory and speed tests).
+	 * Default: none, PNGs are pictures like JPEGs (see `pictureSize`).
+	 */
 	pngBytes?: number;
+	/**
+	 * Pixels on the long side of the generated pictures (fake-fal/pictures.ts: Text to Image draws the prompt,
+	 * Edit recolours and frames its input). Default 128, cheap for tests; fal's Kontext makes about 1024, which
+	 * the demo and the e2e run use.
+	 */
+	pictureSize?: number;
 	/**
 	 * Where a result's image URLs point. 'cdn' (default): the CDN listener, like fal's media CDN. 'redirect': the
 	 * queue listener's own `/files/...`, which (with the token) answers 302 to the same file on the CDN, as a
@@ -100,7 +109,7 @@ export const BAD_GATEWAY_PAGE =
 	'<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 export const HTML = { 'content-type': 'text/html' } as const;
 
-/** The options in force: every default filled in except `pngBytes` (undefined = small PNGs). */
+/** The options in force: every default filled in except `pngBytes` (undefined = pictures). */
 export type ResolvedFakeFalOptions = Required<
 	Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>
 > &
@@ -240,8 +249,8 @@ interface Outcome {
 	status: number;
 	headers: Record<string, string>;
 	body: unknown;
-	/** Files served by the CDN listener for this job (empty for failures and sync_mode). */
-	files: ImageFile[];
+	/** Files served by the CDN listener for this job (empty for failures and sync_mode), drawn on first use. */
+	files: GeneratedImage[];
 }
 
 /** Per-job state the public `Job` does not show. */
@@ -264,6 +273,7 @@ const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
 	failure: () => undefined,
 	submitDelayMs: () => 0,
 	pngBytes: undefined,
+	pictureSize: 128,
 	fileUrls: 'cdn',
 	reshapeResult: undefined,
 	prices: Object.fromEntries(
@@ -879,27 +889,33 @@ export class FakeFal {
 		}
 
 		const input = { ...devDefaults(job.endpoint), ...job.input };
-		const count = typeof input.num_images === 'number' ? input.num_images : 1;
-		const image = input.output_format === 'png' ? pngOfSize(this.options.pngBytes) : JPEG_IMAGE;
+		const seed = typeof input.seed === 'number' ? input.seed : randomInt(0, 2 ** 32);
+		const generated = generatedImages({
+			endpoint: job.endpoint,
+			input,
+			seed,
+			inputImage: job.inputImages[0]?.bytes,
+			longSide: this.options.pictureSize,
+			pngBytes: this.options.pngBytes,
+		});
 		const syncMode = input.sync_mode === true;
 		const fileOrigin =
 			this.options.fileUrls === 'redirect'
 				? this.options.publicBaseUrl.replace(/\/+$/, '')
 				: this.cdnUrl;
-		const images = Array.from({ length: count }, (_, n) => ({
+		// As fal's Kontext results: url, size and type (file_name and file_size are optional in fal's schema).
+		const images = generated.map((image, n) => ({
 			url: syncMode
-				? `data:${image.contentType};base64,${image.bytes.toString('base64')}`
+				? `data:${image.contentType};base64,${image.file().bytes.toString('base64')}`
 				: `${fileOrigin}/files/${job.id}/${n}.${image.extension}`,
 			width: image.width,
 			height: image.height,
 			content_type: image.contentType,
-			file_name: `${n}.${image.extension}`,
-			file_size: image.bytes.length,
 		}));
 		const body = {
 			images,
 			timings: { inference: job.runMs / 1000 },
-			seed: typeof input.seed === 'number' ? input.seed : randomInt(0, 2 ** 32),
+			seed,
 			has_nsfw_concepts: images.map(() => false),
 			prompt: input.prompt,
 		};
@@ -908,7 +924,7 @@ export class FakeFal {
 			headers: {},
 			body: this.options.reshapeResult ? this.options.reshapeResult(body) : body,
 			// sync_mode results are not kept in fal's storage: nothing to download.
-			files: syncMode ? [] : images.map(() => image),
+			files: syncMode ? [] : generated,
 		};
 	}
 
@@ -1150,10 +1166,11 @@ export class FakeFal {
 		}
 		const m = /^\/files\/([^/]+)\/(\d+)\.(png|jpg)$/.exec(path);
 		const rt = m ? this.runtimes.get(m[1]) : undefined;
-		const file = m && rt?.outcome?.files[Number(m[2])];
-		if (!m || !file || file.extension !== m[3]) return sendJson(res, 404, DETAIL.notFound);
+		const image = m && rt?.outcome?.files[Number(m[2])];
+		if (!m || !image || image.extension !== m[3]) return sendJson(res, 404, DETAIL.notFound);
 		if (req.method !== 'GET' && req.method !== 'HEAD')
 			return sendJson(res, 405, DETAIL.methodNotAllowed);
+		const file = image.file();
 		res.writeHead(200, {
 			'content-type': file.contentType,
 			'content-length': String(file.bytes.length),
