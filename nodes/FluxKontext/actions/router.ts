@@ -35,10 +35,11 @@ const operations: Record<string, Record<string, Operation>> = {
 /**
  * Runs the chosen operation for every input item, several at a time, and returns one output item
  * per input item (or, with Split Into Items, one per image), in input order, each paired with its
- * input. The job's cost estimate goes on its first item only, so that a sum over items is right. With Continue On Fail a failed item
- * outputs its error (and its job's request_id and URLs when one was submitted); without it, the
- * first failure halts the other items (nothing more is submitted, jobs under way are cancelled) and
- * the node fails with that item's error, accounting for every job the execution submitted.
+ * input. The job's cost estimate goes on its first item only, so that a sum over items is right.
+ * With Continue On Fail a failed item outputs its error (and its job's request_id and URLs when one
+ * was submitted); without it, the first failure halts the other items (nothing more is submitted,
+ * jobs under way are cancelled) and the node fails with that item's error, accounting for every
+ * job the execution submitted.
  */
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();

@@ -8,8 +8,8 @@ import { requestOf } from './common';
 
 /**
  * The same output as a finished Edit or Text to Image: fal's result, request_id, and the images as
- * binary data (Split Into Items: one item per image). By default a job still under way is followed to its end first (Timeout and On
- * Timeout apply).
+ * binary data (Split Into Items: one item per image). By default a job still under way is followed
+ * to its end first (Timeout and On Timeout apply).
  */
 export async function execute(
 	execution: Execution,
