@@ -248,18 +248,18 @@ describe('queue lifecycle', () => {
 
 		const jpegResult = (await (await fetch(jpeg.response_url, { headers: AUTH })).json()) as any;
 		expect(typeof jpegResult.seed).toBe('number');
-		// A picture of the default size (128 px; the input was not fetched: 1:1).
+		// A picture of the default size (32 px; the input was not fetched: 1:1).
 		expect(jpegResult.images[0]).toEqual({
 			url: expect.any(String),
 			content_type: 'image/jpeg',
-			width: 128,
-			height: 128,
+			width: 32,
+			height: 32,
 		});
 		const jpegFile = await fetch(jpegResult.images[0].url);
 		expect(jpegFile.headers.get('content-type')).toBe('image/jpeg');
 		const jpegBytes = Buffer.from(await jpegFile.arrayBuffer());
 		expectJpeg(jpegBytes);
-		expect(decodeImage(jpegBytes)).toMatchObject({ width: 128, height: 128 });
+		expect(decodeImage(jpegBytes)).toMatchObject({ width: 32, height: 32 });
 
 		const syncResult = (await (await fetch(sync.response_url, { headers: AUTH })).json()) as any;
 		const dataUri: string = syncResult.images[0].url;

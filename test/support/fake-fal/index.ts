@@ -42,6 +42,7 @@ import { Agent, request as undiciRequest } from 'undici';
 
 import { generatedImages, type GeneratedImage } from './generated-images';
 import { DEV_PRICES, devDefaults } from './kontext-dev-schema';
+import { warmUpPictures } from './pictures';
 import { KONTEXT_ENDPOINTS, validateKontextInput } from './schema';
 
 export { makePng, TINY_JPEG, crc32 } from './images';
@@ -85,8 +86,9 @@ export interface FakeFalOptions {
 	pngBytes?: number;
 	/**
 	 * Pixels on the long side of the generated pictures (fake-fal/pictures.ts: Text to Image draws the prompt,
-	 * Edit recolours and frames its input). Default 128, cheap for tests; fal's Kontext makes about 1024, which
-	 * the demo and the e2e run use.
+	 * Edit recolours and frames its input). Default 32: drawing costs CPU in the process under test, and on a busy
+	 * 2-core machine 5 pictures of 128 px added about 0.5 s to a 5-job run (concurrency.test.ts's bound). fal's
+	 * Kontext makes about 1024 px, which the demo uses.
 	 */
 	pictureSize?: number;
 	/**
@@ -273,7 +275,7 @@ const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
 	failure: () => undefined,
 	submitDelayMs: () => 0,
 	pngBytes: undefined,
-	pictureSize: 128,
+	pictureSize: 32,
 	fileUrls: 'cdn',
 	reshapeResult: undefined,
 	prices: Object.fromEntries(
@@ -447,6 +449,7 @@ export class FakeFal {
 	});
 
 	static async start(options: FakeFalOptions = {}): Promise<FakeFal> {
+		warmUpPictures();
 		const queue = http.createServer();
 		const cdn = http.createServer();
 		const platform = http.createServer();

@@ -13,9 +13,10 @@
  * from the prompt. Sizes: `longSide` pixels on the long side (fal's Kontext makes about 1024).
  * Everything is deterministic: the same request gives the same bytes.
  */
+import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 
-import { decode as decodeJpeg, encode as encodeJpeg } from 'jpeg-js';
+import { decode as decodeJpeg, encode as encodeJpeg, type RawImageData } from 'jpeg-js';
 import { PNG } from 'pngjs';
 
 import { PNG_SIGNATURE, pngChunk, type ImageFile } from './images';
@@ -164,12 +165,37 @@ export function decodeImage(bytes: Buffer): Pixels | undefined {
 /** Encodes RGBA pixels as PNG or JPEG (quality 88). */
 export function encodeImage(pixels: Pixels, format: 'png' | 'jpeg'): Buffer {
 	if (format === 'jpeg') {
-		return encodeJpeg(
+		return jpegEncoder().encode(
 			{ width: pixels.width, height: pixels.height, data: Buffer.from(pixels.data.buffer) },
-			88,
-		).data;
+			JPEG_QUALITY,
+		);
 	}
 	return encodePng(pixels);
+}
+
+const JPEG_QUALITY = 88;
+let sharedJpegEncoder: { encode(image: RawImageData<Buffer>, quality: number): Buffer } | undefined;
+
+/**
+ * One jpeg-js encoder for every picture. jpeg-js's `encode` builds a new encoder each call, and its
+ * tables (about 50 to 250 ms on a busy machine, whatever the image's size) cost far more than
+ * encoding a small picture. The encoder resets its state at each `encode`, but jpeg-js does not
+ * export it: it is read from jpeg-js's own encoder module. If that ever fails, plain `encode`.
+ */
+function jpegEncoder(): { encode(image: RawImageData<Buffer>, quality: number): Buffer } {
+	if (sharedJpegEncoder) return sharedJpegEncoder;
+	try {
+		const file = require.resolve('jpeg-js/lib/encoder.js');
+		const source = readFileSync(file, 'utf8');
+		const factory = new Function('module', 'exports', 'require', `${source}\nreturn JPEGEncoder;`);
+		const JPEGEncoder = factory({ exports: {} }, {}, require) as new (quality: number) => {
+			encode(image: RawImageData<Buffer>, quality: number): Buffer;
+		};
+		sharedJpegEncoder = new JPEGEncoder(JPEG_QUALITY);
+	} catch {
+		sharedJpegEncoder = { encode: (image, quality) => encodeJpeg(image, quality).data };
+	}
+	return sharedJpegEncoder;
 }
 
 /**
@@ -382,4 +408,17 @@ export function imageDimensions(bytes: Buffer): { width: number; height: number 
 		at += 2 + bytes.readUInt16BE(at + 2);
 	}
 	return undefined;
+}
+
+let warm = false;
+
+/**
+ * Builds the JPEG encoder and draws two tiny pictures once, so that the first job's download does
+ * not pay for it (on a busy machine, a few hundred milliseconds that timing tests would see).
+ */
+export function warmUpPictures(): void {
+	if (warm) return;
+	warm = true;
+	for (const format of ['jpeg', 'png'] as const)
+		renderPicture({ kind: 'textToImage', prompt: '', seed: 0, index: 0, format, longSide: 16 });
 }
