@@ -260,6 +260,8 @@ interface JobRuntime {
 	logs: LogEntry[];
 	timers: Set<NodeJS.Timeout>;
 	outcome?: Outcome;
+	/** The job's images and seed, decided when it starts running (drawn meanwhile, as fal's model would). */
+	images?: { seed: number; generated: GeneratedImage[] };
 	/** Stream subscribers; `change` is what happened. */
 	listeners: Set<(change: 'state' | 'log') => void>;
 }
@@ -839,6 +841,12 @@ export class FakeFal {
 		job.state = 'IN_PROGRESS';
 		this.addLog(job, `Starting FLUX.1 Kontext inference (${job.endpoint})`);
 		this.notify(job, 'state');
+		// Draw the pictures while the job "runs", not when the client downloads them: the work falls where
+		// the client only waits, as with fal.
+		const images = this.imagesOf(job);
+		this.after(job, 0, () => {
+			if (job.state === 'IN_PROGRESS') for (const image of images.generated) image.file();
+		});
 		const n = typeof job.input.num_images === 'number' ? job.input.num_images : 1;
 		this.after(job, job.runMs / 2, () => {
 			this.addLog(job, `Generating ${n} image(s)`);
@@ -855,6 +863,27 @@ export class FakeFal {
 		rt.outcome = this.outcomeOf(job);
 		this.notify(job, 'state');
 		if (job.webhookUrl !== undefined) this.deliverWebhook(job, job.webhookUrl, rt.outcome);
+	}
+
+	/** The images a job makes and its seed (fal picks one when the input has none), decided once. */
+	private imagesOf(job: Job): { seed: number; generated: GeneratedImage[] } {
+		const rt = this.runtime(job);
+		if (!rt.images) {
+			const input = { ...devDefaults(job.endpoint), ...job.input };
+			const seed = typeof input.seed === 'number' ? input.seed : randomInt(0, 2 ** 32);
+			rt.images = {
+				seed,
+				generated: generatedImages({
+					endpoint: job.endpoint,
+					input,
+					seed,
+					inputImage: job.inputImages[0]?.bytes,
+					longSide: this.options.pictureSize,
+					pngBytes: this.options.pngBytes,
+				}),
+			};
+		}
+		return rt.images;
 	}
 
 	/** What the model answers: the injected failure, else a 422 for bad input, else the images. */
@@ -892,15 +921,7 @@ export class FakeFal {
 		}
 
 		const input = { ...devDefaults(job.endpoint), ...job.input };
-		const seed = typeof input.seed === 'number' ? input.seed : randomInt(0, 2 ** 32);
-		const generated = generatedImages({
-			endpoint: job.endpoint,
-			input,
-			seed,
-			inputImage: job.inputImages[0]?.bytes,
-			longSide: this.options.pictureSize,
-			pngBytes: this.options.pngBytes,
-		});
+		const { seed, generated } = this.imagesOf(job);
 		const syncMode = input.sync_mode === true;
 		const fileOrigin =
 			this.options.fileUrls === 'redirect'
