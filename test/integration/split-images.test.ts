@@ -243,3 +243,40 @@ describe('Split Into Items with several input items', () => {
 		expect(fal.jobs.size).toBe(1);
 	});
 });
+
+describe('Split Into Items: Inpaint (LoRA)', () => {
+	it('2 images become 2 items, each its own image, the estimate on the first only', async () => {
+		const { fal } = server;
+		const run = await runWorkflow({
+			parameters: {
+				resource: 'image',
+				operation: 'inpaint',
+				model: 'lora',
+				prompt: 'Put the lamp on the side table',
+				imageSource: 'url',
+				imageUrl: 'https://example.com/room.png',
+				maskSource: 'url',
+				maskUrl: 'https://example.com/mask.png',
+				referenceSource: 'url',
+				referenceImageUrl: 'https://example.com/lamp.png',
+				options: { numImages: 2, splitImages: true },
+			},
+			credentials: credentialsFor(fal, { pricePerImage: 0.04 }),
+		});
+		expect(run.error).toBeUndefined();
+		const output = run.output();
+		expect(output.map((item) => item.json.image_index)).toEqual([0, 1]);
+		const [job] = [...fal.jobs.values()];
+		expect(job.endpoint).toBe('fal-ai/flux-kontext-lora/inpaint');
+		for (const [index, item] of output.entries()) {
+			expect(item.pairedItem).toEqual({ item: 0 });
+			expect(item.json.request_id).toBe(job.id);
+			expect(Object.keys(item.binary ?? {})).toEqual(['data']);
+			expect(item.binary!.data.data.equals(await served(item.json.url))).toBe(true);
+			expect(item.binary!.data.fileName).toMatch(
+				new RegExp(`^flux-kontext-${job.id.slice(0, 8)}-${index + 1}\\.`),
+			);
+		}
+		expect(output[1].json).not.toHaveProperty('cost_estimate');
+	});
+});
