@@ -328,28 +328,32 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 		},
 	],
 	[
-		"scheduled-text-to-image: today's 16:9 picture written to n8n's files folder",
+		"scheduled-text-to-image: today's two 16:9 pictures, split into items, written to n8n's files folder",
 		async (ctx) => {
 			const before = new Set(fs.readdirSync(ctx.n8n.filesFolder));
 			const execution = await runExample(ctx, 'scheduled-text-to-image');
 			const written = fs
 				.readdirSync(ctx.n8n.filesFolder)
 				.filter((file) => !before.has(file) || /^daily-/.test(file));
-			const daily = written.filter((file) => /^daily-\d{4}-\d{2}-\d{2}\.png$/.test(file));
-			assert(daily.length === 1, `files written: ${written.join(', ') || 'none'}`);
-			const [item] = outputOf(
+			const daily = written.filter((file) => /^daily-\d{4}-\d{2}-\d{2}-\d\.png$/.test(file)).sort();
+			assert(daily.length === 2, `files written: ${written.join(', ') || 'none'}`);
+			const items = outputOf(
 				execution,
 				nodeOf(examples['scheduled-text-to-image'], (n) => ours(n.type)).name,
 			);
+			assert(items.length === 2, `${items.length} items (Split Into Items: one per image)`);
 			assert(
-				ctx.fal.jobs.get(String(item.json.request_id))?.input.aspect_ratio === '16:9',
+				ctx.fal.jobs.get(String(items[0].json.request_id))?.input.aspect_ratio === '16:9',
 				'not 16:9',
 			);
-			assert(
-				isPng(fs.readFileSync(path.join(ctx.n8n.filesFolder, daily[0]))),
-				`${daily[0]} is not a PNG`,
-			);
-			return daily[0];
+			for (const [index, file] of daily.entries()) {
+				const bytes = fs.readFileSync(path.join(ctx.n8n.filesFolder, file));
+				assert(
+					isPng(bytes) && bytes.equals(await falImage(String(items[index].json.url))),
+					`${file} is not fal's image ${index + 1}`,
+				);
+			}
+			return daily.join(', ');
 		},
 	],
 	[

@@ -577,7 +577,7 @@ describe('running the examples against the fake fal', () => {
 		expect(write.parameters.dataPropertyName).toBe('data');
 	});
 
-	it('scheduled-text-to-image: the dated prompt resolves and the picture comes out as a 16:9 PNG binary', async () => {
+	it('scheduled-text-to-image: the dated prompt resolves; two 16:9 PNGs come out as two items, each saved under its own name', async () => {
 		const { fal } = server;
 		const example = load('scheduled-text-to-image.json');
 		const create = nodeOf(example, ours);
@@ -593,9 +593,18 @@ describe('running the examples against the fake fal', () => {
 		expect(body.prompt).toMatch(
 			/^A watercolor illustration for [A-Z][a-z]+day, \d{1,2} [A-Z][a-z]+: a quiet harbour/,
 		);
-		expect(body).toMatchObject({ aspect_ratio: '16:9', output_format: 'png' });
-		const [item] = run.output(create.name);
-		expect(isPng(item.binary!.data.data)).toBe(true);
+		expect(body).toMatchObject({ aspect_ratio: '16:9', output_format: 'png', num_images: 2 });
+		// Split Into Items: one item per image, each with its image under data, for Save to disk.
+		const output = run.output(create.name);
+		expect(output.map((item) => item.json.image_index)).toEqual([0, 1]);
+		for (const item of output) {
+			expect(Object.keys(item.binary ?? {})).toEqual(['data']);
+			expect(isPng(item.binary!.data.data)).toBe(true);
+			expect(item.pairedItem).toEqual({ item: 0 });
+		}
+		const write = nodeOf(example, (node) => node.type === 'n8n-nodes-base.readWriteFile');
+		expect(write.parameters.dataPropertyName).toBe('data');
+		expect(write.parameters.fileName).toMatch(/daily-.*-\{\{ \$json\.image_index \+ 1 \}\}\.png$/);
 	});
 
 	it("batch-handoff pair: the submit hands each prompt off with the trigger's URL on the same n8n; the trigger, as shipped, turns each signed delivery into an execution with its image", async () => {

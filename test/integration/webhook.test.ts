@@ -199,8 +199,6 @@ describe('what fal POSTs to the webhook, and Get Result from it', () => {
 						width: expect.any(Number),
 						height: expect.any(Number),
 						content_type: 'image/jpeg',
-						file_name: expect.any(String),
-						file_size: expect.any(Number),
 					},
 				],
 				seed: expect.any(Number),

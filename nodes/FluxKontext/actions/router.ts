@@ -12,7 +12,11 @@ import * as image from './image';
 import * as request from './request';
 import { maxConcurrency } from './shared';
 
-type Operation = (execution: Execution, itemIndex: number) => Promise<INodeExecutionData>;
+/** One output item per input item, or several (Split Into Items: one per image). */
+type Operation = (
+	execution: Execution,
+	itemIndex: number,
+) => Promise<INodeExecutionData | INodeExecutionData[]>;
 
 const operations: Record<string, Record<string, Operation>> = {
 	image: {
@@ -30,10 +34,12 @@ const operations: Record<string, Record<string, Operation>> = {
 
 /**
  * Runs the chosen operation for every input item, several at a time, and returns one output item
- * per input item, in input order, each paired with its input. With Continue On Fail a failed item
- * outputs its error (and its job's request_id and URLs when one was submitted); without it, the
- * first failure halts the other items (nothing more is submitted, jobs under way are cancelled) and
- * the node fails with that item's error, accounting for every job the execution submitted.
+ * per input item (or, with Split Into Items, one per image), in input order, each paired with its
+ * input. The job's cost estimate goes on its first item only, so that a sum over items is right.
+ * With Continue On Fail a failed item outputs its error (and its job's request_id and URLs when one
+ * was submitted); without it, the first failure halts the other items (nothing more is submitted,
+ * jobs under way are cancelled) and the node fails with that item's error, accounting for every
+ * job the execution submitted.
  */
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
@@ -53,16 +59,18 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	const outputs = await mapWithConcurrency(
 		items.length,
 		limit,
-		async (itemIndex): Promise<INodeExecutionData | undefined> => {
+		async (itemIndex): Promise<INodeExecutionData[] | undefined> => {
 			try {
 				cost.admit(itemIndex);
-				return {
-					...cost.annotate(await operation(execution, itemIndex), itemIndex),
+				const produced = await operation(execution, itemIndex);
+				const [first, ...more] = Array.isArray(produced) ? produced : [produced];
+				return [cost.annotate(first, itemIndex), ...more].map((item) => ({
+					...item,
 					pairedItem: { item: itemIndex },
-				};
+				}));
 			} catch (error) {
 				if (this.continueOnFail())
-					return { json: failureJson(execution, error), pairedItem: { item: itemIndex } };
+					return [{ json: failureJson(execution, error), pairedItem: { item: itemIndex } }];
 				execution.fail(asNodeError(this, error, itemIndex), itemIndex);
 				return undefined;
 			}
@@ -71,7 +79,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	);
 	execution.reportStop();
 	if (execution.failed) throw execution.failure();
-	return [outputs.filter((item): item is INodeExecutionData => item !== undefined)];
+	return [outputs.flatMap((items) => items ?? [])];
 }
 
 /**

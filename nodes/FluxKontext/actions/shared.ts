@@ -38,6 +38,17 @@ export const binaryPropertyOutputOption: INodeProperties = {
 		'Binary field of the first image; the next ones get _1, _2, _3 appended (data, data_1, ...)',
 };
 
+export const splitImagesOption: INodeProperties = {
+	displayName: 'Split Into Items',
+	name: 'splitImages',
+	type: 'boolean',
+	default: false,
+	description:
+		'Whether to output one item per image (its binary in Put Output Images In Field, its ' +
+		"json the image's entry, request_id, seed, prompt and image_index), as Write File or an " +
+		'upload node expects. Off: one item per job, its images in data, data_1, ...',
+};
+
 export const timeoutOption: INodeProperties = {
 	displayName: 'Timeout (Seconds)',
 	name: 'timeout',

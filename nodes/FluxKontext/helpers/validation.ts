@@ -179,6 +179,8 @@ export interface RunControls {
 	onTimeout: 'fail' | 'outputHandle' | 'cancel';
 	downloadImages: boolean;
 	binaryPropertyOutput: string;
+	/** Split Into Items: one output item per image (helpers/image-items.ts). */
+	splitImages: boolean;
 	webhookUrl?: string;
 }
 
@@ -204,6 +206,10 @@ export function runControls(check: InputChecker, options: IDataObject): RunContr
 				? true
 				: check.boolean('Download Images', options.downloadImages),
 		binaryPropertyOutput,
+		splitImages:
+			options.splitImages === undefined
+				? false
+				: check.boolean('Split Into Items', options.splitImages),
 		webhookUrl: options.webhookUrl ? check.httpUrl('Webhook URL', options.webhookUrl) : undefined,
 	};
 }

@@ -23,7 +23,7 @@ import type { JobHandle } from './handle';
 import { tagJob } from './handle';
 import { interrupted, interruptedError, notSubmitted, WHY } from './interruptions';
 import { cancelOutcomeText } from './ledger';
-import { resultItem } from './result';
+import { resultItems } from './result';
 
 export interface JobRequest {
 	endpoint: string;
@@ -97,7 +97,7 @@ export async function finishJob(
 	handle: JobHandle,
 	itemIndex: number,
 	controls: RunControls,
-): Promise<INodeExecutionData> {
+): Promise<INodeExecutionData[]> {
 	const requestId = handle.request_id;
 	const timeout = startDeadline(controls.timeoutMs, 'Timeout');
 	const signal = anySignal(execution.interrupt, timeout.signal);
@@ -116,22 +116,24 @@ export async function finishJob(
 		if (final.status !== 'COMPLETED') throw endedByGateway(execution, final, itemIndex, requestId);
 		if (final.error) throw await failureReason(execution, handle, final, options);
 		phase = 'finished';
-		const item = await resultItem(execution, handle, itemIndex, controls, signal);
+		const items = await resultItems(execution, handle, itemIndex, controls, signal);
 		execution.ledger.settle(requestId, { state: 'finished' });
-		return item;
+		return items;
 	} catch (error) {
 		// A job that ended in failure is reported as such, even if an interruption came while reading
 		// why.
 		if (signal.aborted && phase !== 'ended')
-			return await interrupted(
-				execution,
-				execution.interruption(),
-				phase,
-				handle,
-				last,
-				itemIndex,
-				controls,
-			);
+			return [
+				await interrupted(
+					execution,
+					execution.interruption(),
+					phase,
+					handle,
+					last,
+					itemIndex,
+					controls,
+				),
+			];
 		const failure = tagJob(asNodeError(execution.ctx, error, itemIndex), handle);
 		if (phase === 'waiting') await lostTrack(execution, failure, handle, itemIndex);
 		else

@@ -7,6 +7,7 @@ import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import type { CallOptions } from '../transport';
 import { anySignal, startDeadline } from '../transport/signals';
+import { splitImageItems } from '../helpers/image-items';
 import { imagesToBinary, resultImages } from '../helpers/result-images';
 import type { RunControls } from '../helpers/validation';
 import type { Execution } from './execution';
@@ -24,11 +25,11 @@ export async function fetchResult(
 	handle: JobHandle,
 	itemIndex: number,
 	controls: RunControls,
-): Promise<INodeExecutionData> {
+): Promise<INodeExecutionData[]> {
 	const timeout = startDeadline(controls.timeoutMs, 'Timeout');
 	const signal = anySignal(execution.interrupt, timeout.signal);
 	try {
-		return await resultItem(execution, handle, itemIndex, controls, signal);
+		return await resultItems(execution, handle, itemIndex, controls, signal);
 	} catch (error) {
 		if (!signal.aborted) throw tagJob(asNodeError(execution.ctx, error, itemIndex), handle);
 		const reason = execution.interruption();
@@ -50,9 +51,25 @@ export async function fetchResult(
 }
 
 /**
- * Fetches a finished job's result: fal's JSON plus the request id, and the images as binary data.
+ * Fetches a finished job's result: fal's JSON plus the request id, and the images as binary data;
+ * one item, or with Split Into Items one item per image (helpers/image-items.ts). An AI Agent's
+ * answer is one item either way.
  */
-export async function resultItem(
+export async function resultItems(
+	execution: Execution,
+	handle: JobHandle,
+	itemIndex: number,
+	controls: Pick<RunControls, 'downloadImages' | 'binaryPropertyOutput' | 'splitImages'>,
+	signal?: AbortSignal,
+): Promise<INodeExecutionData[]> {
+	const item = await resultItem(execution, handle, itemIndex, controls, signal);
+	return controls.splitImages && !execution.asTool
+		? splitImageItems(item, controls.binaryPropertyOutput)
+		: [item];
+}
+
+/** The finished job's one item: fal's JSON plus the request id, and the images as binary data. */
+async function resultItem(
 	execution: Execution,
 	handle: JobHandle,
 	itemIndex: number,

@@ -17,7 +17,7 @@ export interface ImageFile {
 // PNG
 // ---------------------------------------------------------------------------------------------
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 const CRC_TABLE = (() => {
 	const table = new Uint32Array(256);
@@ -37,7 +37,7 @@ export function crc32(data: Uint8Array): number {
 }
 
 /** One PNG chunk: length, type, data, CRC over type + data. */
-function chunk(type: string, data: Buffer): Buffer {
+export function pngChunk(type: string, data: Buffer): Buffer {
 	const length = Buffer.alloc(4);
 	length.writeUInt32BE(data.length);
 	const typeAndData = Buffer.concat([Buffer.from(type, 'ascii'), data]);
@@ -93,11 +93,11 @@ export function makePng(width: number, height: number, seed?: number): Buffer {
 
 	return Buffer.concat([
 		PNG_SIGNATURE,
-		chunk('IHDR', ihdr),
+		pngChunk('IHDR', ihdr),
 		// Level 0 (stored deflate blocks, still a valid zlib stream): noise does not compress,
 		// and trying costs ~100 ms for a 3 MB image.
-		chunk('IDAT', deflateSync(raw, { level: 0 })),
-		chunk('IEND', Buffer.alloc(0)),
+		pngChunk('IDAT', deflateSync(raw, { level: 0 })),
+		pngChunk('IEND', Buffer.alloc(0)),
 	]);
 }
 

@@ -40,8 +40,9 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Agent, request as undiciRequest } from 'undici';
 
-import { JPEG_IMAGE, pngOfSize, type ImageFile } from './images';
+import { generatedImages, type GeneratedImage } from './generated-images';
 import { DEV_PRICES, devDefaults } from './kontext-dev-schema';
+import { warmUpPictures } from './pictures';
 import { KONTEXT_ENDPOINTS, validateKontextInput } from './schema';
 import { JWKS_PATH, WebhookSigner } from './webhook-signer';
 
@@ -97,8 +98,18 @@ export interface FakeFalOptions {
 	failure?: (input: Record<string, unknown>, index: number) => JobFailure | undefined;
 	/** ms a submit waits before it is handled (a slow gateway), from the job's input. Default () => 0. */
 	submitDelayMs?: (input: Record<string, unknown>) => number;
-	/** Size in bytes of each generated PNG (approximately; incompressible content). Default: small (8x8, ~270 bytes). */
+	/**
+	 * Size in bytes of each generated PNG (approximately; incompressible noise, for memory and speed tests).
+	 * Default: none, PNGs are pictures like JPEGs (see `pictureSize`).
+	 */
 	pngBytes?: number;
+	/**
+	 * Pixels on the long side of the generated pictures (fake-fal/pictures.ts: Text to Image draws the prompt,
+	 * Edit recolours and frames its input). Default 32: drawing costs CPU in the process under test, and on a busy
+	 * 2-core machine 5 pictures of 128 px added about 0.5 s to a 5-job run (concurrency.test.ts's bound). fal's
+	 * Kontext makes about 1024 px, which the demo uses.
+	 */
+	pictureSize?: number;
 	/**
 	 * Where a result's image URLs point. 'cdn' (default): the CDN listener, like fal's media CDN. 'redirect': the
 	 * queue listener's own `/files/...`, which (with the token) answers 302 to the same file on the CDN, as a
@@ -119,7 +130,7 @@ export const BAD_GATEWAY_PAGE =
 	'<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 export const HTML = { 'content-type': 'text/html' } as const;
 
-/** The options in force: every default filled in except `pngBytes` (undefined = small PNGs). */
+/** The options in force: every default filled in except `pngBytes` (undefined = pictures). */
 export type ResolvedFakeFalOptions = Required<
 	Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>
 > &
@@ -265,8 +276,8 @@ interface Outcome {
 	status: number;
 	headers: Record<string, string>;
 	body: unknown;
-	/** Files served by the CDN listener for this job (empty for failures and sync_mode). */
-	files: ImageFile[];
+	/** Files served by the CDN listener for this job (empty for failures and sync_mode), drawn on first use. */
+	files: GeneratedImage[];
 }
 
 /** Per-job state the public `Job` does not show. */
@@ -274,6 +285,8 @@ interface JobRuntime {
 	logs: LogEntry[];
 	timers: Set<NodeJS.Timeout>;
 	outcome?: Outcome;
+	/** The job's images and seed, decided when it starts running (drawn meanwhile, as fal's model would). */
+	images?: { seed: number; generated: GeneratedImage[] };
 	/** Stream subscribers; `change` is what happened. */
 	listeners: Set<(change: 'state' | 'log') => void>;
 }
@@ -291,6 +304,7 @@ const DEFAULT_OPTIONS: ResolvedFakeFalOptions = {
 	failure: () => undefined,
 	submitDelayMs: () => 0,
 	pngBytes: undefined,
+	pictureSize: 32,
 	fileUrls: 'cdn',
 	reshapeResult: undefined,
 	prices: Object.fromEntries(
@@ -468,6 +482,7 @@ export class FakeFal {
 	});
 
 	static async start(options: FakeFalOptions = {}): Promise<FakeFal> {
+		warmUpPictures();
 		const queue = http.createServer();
 		const cdn = http.createServer();
 		const platform = http.createServer();
@@ -932,6 +947,12 @@ export class FakeFal {
 		job.state = 'IN_PROGRESS';
 		this.addLog(job, `Starting FLUX.1 Kontext inference (${job.endpoint})`);
 		this.notify(job, 'state');
+		// Draw the pictures while the job "runs", not when the client downloads them: the work falls where
+		// the client only waits, as with fal.
+		const images = this.imagesOf(job);
+		this.after(job, 0, () => {
+			if (job.state === 'IN_PROGRESS') for (const image of images.generated) image.file();
+		});
 		const n = typeof job.input.num_images === 'number' ? job.input.num_images : 1;
 		this.after(job, job.runMs / 2, () => {
 			this.addLog(job, `Generating ${n} image(s)`);
@@ -948,6 +969,27 @@ export class FakeFal {
 		rt.outcome = this.outcomeOf(job);
 		this.notify(job, 'state');
 		if (job.webhookUrl !== undefined) this.deliverWebhook(job, job.webhookUrl, rt.outcome);
+	}
+
+	/** The images a job makes and its seed (fal picks one when the input has none), decided once. */
+	private imagesOf(job: Job): { seed: number; generated: GeneratedImage[] } {
+		const rt = this.runtime(job);
+		if (!rt.images) {
+			const input = { ...devDefaults(job.endpoint), ...job.input };
+			const seed = typeof input.seed === 'number' ? input.seed : randomInt(0, 2 ** 32);
+			rt.images = {
+				seed,
+				generated: generatedImages({
+					endpoint: job.endpoint,
+					input,
+					seed,
+					inputImage: job.inputImages[0]?.bytes,
+					longSide: this.options.pictureSize,
+					pngBytes: this.options.pngBytes,
+				}),
+			};
+		}
+		return rt.images;
 	}
 
 	/** What the model answers: the injected failure, else a 422 for bad input, else the images. */
@@ -985,24 +1027,22 @@ export class FakeFal {
 		}
 
 		const input = { ...devDefaults(job.endpoint), ...job.input };
-		const count = typeof input.num_images === 'number' ? input.num_images : 1;
-		const image = input.output_format === 'png' ? pngOfSize(this.options.pngBytes) : JPEG_IMAGE;
+		const { seed, generated } = this.imagesOf(job);
 		const syncMode = input.sync_mode === true;
 		const fileOrigin = this.options.fileUrls === 'redirect' ? this.publicBase() : this.cdnUrl;
-		const images = Array.from({ length: count }, (_, n) => ({
+		// As fal's Kontext results: url, size and type (file_name and file_size are optional in fal's schema).
+		const images = generated.map((image, n) => ({
 			url: syncMode
-				? `data:${image.contentType};base64,${image.bytes.toString('base64')}`
+				? `data:${image.contentType};base64,${image.file().bytes.toString('base64')}`
 				: `${fileOrigin}/files/${job.id}/${n}.${image.extension}`,
 			width: image.width,
 			height: image.height,
 			content_type: image.contentType,
-			file_name: `${n}.${image.extension}`,
-			file_size: image.bytes.length,
 		}));
 		const body = {
 			images,
 			timings: { inference: job.runMs / 1000 },
-			seed: typeof input.seed === 'number' ? input.seed : randomInt(0, 2 ** 32),
+			seed,
 			has_nsfw_concepts: images.map(() => false),
 			prompt: input.prompt,
 		};
@@ -1011,7 +1051,7 @@ export class FakeFal {
 			headers: {},
 			body: this.options.reshapeResult ? this.options.reshapeResult(body) : body,
 			// sync_mode results are not kept in fal's storage: nothing to download.
-			files: syncMode ? [] : images.map(() => image),
+			files: syncMode ? [] : generated,
 		};
 	}
 
@@ -1253,10 +1293,11 @@ export class FakeFal {
 		}
 		const m = /^\/files\/([^/]+)\/(\d+)\.(png|jpg)$/.exec(path);
 		const rt = m ? this.runtimes.get(m[1]) : undefined;
-		const file = m && rt?.outcome?.files[Number(m[2])];
-		if (!m || !file || file.extension !== m[3]) return sendJson(res, 404, DETAIL.notFound);
+		const image = m && rt?.outcome?.files[Number(m[2])];
+		if (!m || !image || image.extension !== m[3]) return sendJson(res, 404, DETAIL.notFound);
 		if (req.method !== 'GET' && req.method !== 'HEAD')
 			return sendJson(res, 405, DETAIL.methodNotAllowed);
+		const file = image.file();
 		res.writeHead(200, {
 			'content-type': file.contentType,
 			'content-length': String(file.bytes.length),

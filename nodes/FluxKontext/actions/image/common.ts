@@ -57,7 +57,7 @@ export async function runImageJob(
 	itemIndex: number,
 	operation: Operation,
 	build: BuildInput,
-): Promise<INodeExecutionData> {
+): Promise<INodeExecutionData[]> {
 	const { ctx } = execution;
 	const check = new InputChecker(ctx.getNode(), itemIndex);
 	const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
@@ -82,7 +82,7 @@ export async function runImageJob(
 	});
 	if (!wait) {
 		execution.ledger.settle(handle.request_id, { state: 'handedOff' });
-		return { json: handle };
+		return [{ json: handle }];
 	}
 	return await finishJob(execution, handle, itemIndex, controls);
 }

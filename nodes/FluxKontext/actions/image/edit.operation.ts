@@ -75,7 +75,7 @@ export const EDIT_IMAGES: ImageInput = {
 export async function execute(
 	execution: Execution,
 	itemIndex: number,
-): Promise<INodeExecutionData> {
+): Promise<INodeExecutionData[]> {
 	return await runImageJob(execution, itemIndex, 'edit', async (ctx, check, spec) => {
 		const images: PendingImage[] = [];
 		try {

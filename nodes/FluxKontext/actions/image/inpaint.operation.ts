@@ -73,7 +73,7 @@ export const description: INodeProperties[] = [
 export async function execute(
 	execution: Execution,
 	itemIndex: number,
-): Promise<INodeExecutionData> {
+): Promise<INodeExecutionData[]> {
 	return await runImageJob(execution, itemIndex, 'inpaint', async (ctx, check, spec) => {
 		const pending: PendingImage[][] = [];
 		try {

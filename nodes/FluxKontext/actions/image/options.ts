@@ -11,6 +11,7 @@ import {
 	maxConcurrencyOption,
 	onTimeoutOption,
 	optionsCollection,
+	splitImagesOption,
 	timeoutOption,
 } from '../shared';
 import { modelFieldProperties } from './modelFields';
@@ -87,6 +88,7 @@ export const optionsProperty: INodeProperties = optionsCollection(
 		},
 		onTimeoutOption,
 		binaryPropertyOutputOption,
+		splitImagesOption,
 		{
 			displayName: 'Queue Priority',
 			name: 'priority',

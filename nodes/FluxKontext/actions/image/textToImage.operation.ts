@@ -9,7 +9,7 @@ export const description: INodeProperties[] = [];
 export async function execute(
 	execution: Execution,
 	itemIndex: number,
-): Promise<INodeExecutionData> {
+): Promise<INodeExecutionData[]> {
 	return await runImageJob(execution, itemIndex, 'textToImage', async (_ctx, _check, spec) => ({
 		endpoint: spec.id,
 		input: {},

@@ -10,6 +10,7 @@ import {
 	maxConcurrencyOption,
 	onTimeoutOption,
 	optionsCollection,
+	splitImagesOption,
 	timeoutOption,
 } from '../shared';
 import { MODEL_TEXT } from '../image/model';
@@ -63,6 +64,7 @@ export const requestOptionsProperty: INodeProperties = optionsCollection(show, [
 	maxConcurrencyOption,
 	{ ...onTimeoutOption, displayOptions: onGetResult },
 	{ ...binaryPropertyOutputOption, displayOptions: onGetResult },
+	{ ...splitImagesOption, displayOptions: onGetResult },
 	{ ...timeoutOption, displayOptions: onGetResult },
 ]);
 

@@ -8,13 +8,13 @@ import { requestOf } from './common';
 
 /**
  * The same output as a finished Edit or Text to Image: fal's result, request_id, and the images as
- * binary data. By default a job still under way is followed to its end first (Timeout and On
- * Timeout apply).
+ * binary data (Split Into Items: one item per image). By default a job still under way is followed
+ * to its end first (Timeout and On Timeout apply).
  */
 export async function execute(
 	execution: Execution,
 	itemIndex: number,
-): Promise<INodeExecutionData> {
+): Promise<INodeExecutionData[]> {
 	const { ctx } = execution;
 	const { handle, check } = requestOf(ctx, itemIndex, execution.client.baseUrl);
 	const controls = runControls(
