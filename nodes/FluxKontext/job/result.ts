@@ -1,10 +1,11 @@
 /**
- * A finished job's result as an output item: fal's JSON plus the request id, the images as binary
- * data, or the short answer an AI Agent gets.
+ * A finished job's result as an output item: fal's JSON plus the request id (and `billed_units`
+ * where fal sends them), the images as binary data, or the short answer an AI Agent gets.
  */
 
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
+import { headerValue } from '../fal/answer';
 import type { CallOptions } from '../transport';
 import { anySignal, startDeadline } from '../transport/signals';
 import { imagesToBinary, resultImages } from '../helpers/result-images';
@@ -62,20 +63,28 @@ export async function resultItem(
 	const { client, ctx } = execution;
 	const requestId = handle.request_id;
 	const options: CallOptions = { itemIndex, requestId, signal: signal ?? execution.interrupt };
-	const result = client.expectJson(
-		await client.result(handle.response_url, options),
-		'result',
-		options,
-	);
+	const answer = await client.result(handle.response_url, options);
+	const result = client.expectJson(answer, 'result', options);
 	const images = resultImages(client, result, { ...options, requestId });
 	if (execution.asTool) return { json: toolAnswer(result, images, requestId) };
-	const json: IDataObject = { ...result, request_id: requestId };
+	const json: IDataObject = { ...result, request_id: requestId, ...billedUnits(answer.headers) };
 	if (!controls.downloadImages || images.length === 0) return { json };
 	const binary = await imagesToBinary(ctx, client, images, {
 		...options,
 		prefix: controls.binaryPropertyOutput,
 	});
 	return { json, binary };
+}
+
+/**
+ * `billed_units` from fal's `X-Fal-Billable-Units` on the result, a number where it is one; nothing
+ * where fal sent nothing.
+ */
+function billedUnits(headers: Record<string, unknown> | undefined): IDataObject {
+	const text = headerValue(headers, 'x-fal-billable-units')?.trim();
+	if (!text) return {};
+	const units = Number(text);
+	return { billed_units: Number.isFinite(units) ? units : text };
 }
 
 /**
