@@ -160,9 +160,9 @@ async function untilNextPoll(
 		try {
 			await sleep(delay, anySignal(signal, changed));
 			return;
-		} catch (error) {
+		} catch {
+			// Stop, the halt or the Timeout end the wait; otherwise another item taught something.
 			signal?.throwIfAborted();
-			if (!changed.aborted) throw error;
 		}
 	}
 }

@@ -3,14 +3,14 @@
  * what the execution observed (times in ms on one clock, passed in) and answers a delay.
  *
  * With nothing learned yet, it polls as the node always did: 100 ms after the submit, then 1.5x
- * longer each time, up to one poll every 500 ms (each item's gaps stretched by 0.8-1.2x, so that a batch's polls do not
- * fall in step). Once a job of the same endpoint has finished in this execution, it predicts when
- * this one ends: the learned run times (fal's `metrics.inference_time`, kept within what the polls
- * saw) from when the job left the queue, or the learned submit-to-end times for a job never seen
- * queued. It then polls sparsely while the job is far from that window, densely within it, and
- * backs off to 500 ms once the job is later than any learned. A queued job is polled every 500 ms
- * or less often the further back it is. Never less than 100 ms after the previous poll (10 a
- * second per item), nor before a Retry-After has passed.
+ * longer each time, up to one poll every 500 ms (each item at its own phase of the 500 ms, so
+ * that a batch's polls do not fall in step). Once a job of the same endpoint has finished in this
+ * execution, it predicts when this one ends: the learned run times (fal's
+ * `metrics.inference_time`, kept within what the polls saw) from when the job left the queue, or
+ * the learned submit-to-end times for a job never seen queued. It then polls sparsely while the
+ * job is far from that window, densely within it, and backs off to 500 ms once the job is later
+ * than any learned. A queued job is polled every 500 ms, less often the further back it is. Never
+ * less than 100 ms after the previous poll (10 a second per item), nor before a Retry-After.
  */
 
 export const SCHEDULE = {
