@@ -3,6 +3,8 @@
  * from the items that finished, the 10-a-second ceiling, Max Queue Length, Allow Fallback Endpoints
  * and billed_units. The schedule's figures in virtual time are in test/unit/poll-schedule.test.ts.
  */
+import { performance } from 'node:perf_hooks';
+
 import type { RecordedRequest } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
 import { credentialsFor, requestsOf, textToImageParams, useFakeFal } from './setup';
@@ -78,6 +80,30 @@ describe('the poll schedule, through the engine', () => {
 					polls.filter((other) => other >= at && other < at + 1000).length,
 				).toBeLessThanOrEqual(11);
 		}
+	});
+	it('the Timeout ends a wait the schedule planned long (far from the learned end) on time', async () => {
+		const { fal } = server;
+		fal.options.stream = '404';
+		fal.options.timing = () => ({ queueMs: 0, runMs: 6000 });
+		const run = await runWorkflow({
+			parameters: textToImageParams({
+				prompt: byPrompt,
+				options: { maxConcurrency: 1, timeout: '={{ $json.timeout }}' },
+			}),
+			credentials: credentialsFor(fal),
+			items: [
+				{ json: { prompt: 'job 0', timeout: 60 } },
+				{ json: { prompt: 'job 1', timeout: 1 } },
+			],
+			continueOnFail: true,
+		});
+		const ended = performance.now();
+		const [, late] = run.output();
+		expect(late.json.error).toMatch(/^Timed out after 1 s waiting for request/);
+		// Job 1's first poll was planned 3 s out: the Timeout came first and ended the sleep then.
+		expect(pollsByPrompt().get('job 1')).toEqual([]);
+		const job1 = [...fal.jobs.values()].find((job) => job.input.prompt === 'job 1')!;
+		expect(ended - job1.submittedAt).toBeLessThan(2500);
 	});
 });
 
