@@ -47,8 +47,10 @@ describe('the poll schedule, through the engine', () => {
 		const second = polls.get('job 1')!;
 		const far = (list: number[]) => list.filter((at) => at < 2000).length;
 		const near = (list: number[]) => list.filter((at) => at >= 2500).length;
-		// Nothing learned for job 0: today's back-off, 100 ms growing to 500 ms.
-		expect(far(first)).toBeGreaterThanOrEqual(5);
+		// Nothing learned for job 0: today's back-off, 100 ms growing to 500 ms (6 polls in 2 s, fewer
+		// when every request is slow).
+		expect(far(first)).toBeGreaterThanOrEqual(3);
+		expect(far(second)).toBeLessThan(far(first));
 		// Job 1 knows jobs take about 3 s: one or two polls in its first 2 s, the rest near the end.
 		expect(far(second)).toBeLessThanOrEqual(2);
 		expect(near(second)).toBeGreaterThanOrEqual(1);
