@@ -12,14 +12,20 @@
  *                            Image), concurrency 10, in the binary modes n8n 2.x uses by default: `filesystem`
  *                            (regular mode) and `database` (queue mode); each in a fresh process of its own.
  *
+ * 2b. waiting at the limit   per job length (1, 5, 15 s; fixed and ±30 %; 3 of 10 queued first): median and
+ *                            p95 completion-to-fetch and status requests per job-second, for the status
+ *                            stream, the old poll back-off (before) and the poll schedule (after), the
+ *                            three at once on each batch (about 80 s in all)
+ *
  *  7. hand-off batch         50 Text to Image jobs of 1 s queue + 4 s run: how long the submitting execution
  *                            runs when it waits (Max Concurrent Requests 10) and when it hands the jobs off to
  *                            a FLUX Kontext Trigger's URL, and when the trigger's 50 executions are done
  *
- * `npm run bench -- --memory` prints only figure 6, `npm run bench -- --handoff` only figure 7.
+ * `npm run bench -- --memory` prints only figure 6, `--handoff` only figure 7, `--polling` only figure 2b.
  */
 import { fork } from 'node:child_process';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
@@ -139,6 +145,175 @@ async function inProcessFigures(): Promise<void> {
 	} finally {
 		await fal.stop();
 	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2b: waiting at the limit without a stream (issue 19): the poll schedule, before and after
+// ---------------------------------------------------------------------------------------------
+
+/** The three ways a batch is followed: fal's stream, the old fixed back-off, the new schedule. */
+const WAYS = ['stream', 'before', 'after'] as const;
+type Way = (typeof WAYS)[number];
+const SPREADS = ['fixed', '±30 %'] as const;
+const LENGTHS_MS = [1000, 5000, 15_000];
+/** A first round of short batches, not shown: the engine's code paths warm, as in a running n8n. */
+const WARM_UP_MS = 300;
+const BATCH = 10;
+/** Items 7, 8 and 9 of a batch sit in the queue first, for 0.3-0.6 job lengths. */
+const QUEUED_FIRST = 3;
+
+/** Golden-ratio sequence in [0, 1): spread values without falling in step. */
+const spread = (i: number, offset = 0) => (offset + i * 0.6180339887) % 1;
+
+/**
+ * The old schedule (main before issue 19), selectable here only: the first poll at once, then
+ * 100 ms growing 1.5x to 500 ms; a Retry-After within 100 ms and 30 s instead.
+ */
+function oldScheduleDelay(
+	watch: { lastPollAt?: number; polls: number },
+	now: number,
+	retryAfterMs?: number,
+): number {
+	if (watch.lastPollAt === undefined) return 0;
+	const interval = Math.min(100 * 1.5 ** Math.max(0, watch.polls - 1), 500);
+	const gap = Math.min(Math.max(retryAfterMs ?? interval, 100), 30_000);
+	return Math.max(0, watch.lastPollAt + gap - now);
+}
+
+/**
+ * Runs the built node with the old schedule for every job of fal's [max] endpoints: the bench's
+ * "before" batches use [max], the "after" ones [pro], so that both run at once in one process.
+ */
+function selectOldScheduleForMax(): void {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const schedule = require(path.join(REPO_ROOT, 'dist/nodes/FluxKontext/job/poll-schedule.js')) as {
+		nextPollDelay: (
+			watch: { endpoint: string; lastPollAt?: number; polls: number },
+			learned: unknown,
+			now: number,
+			retryAfterMs?: number,
+		) => number;
+	};
+	const current = schedule.nextPollDelay;
+	schedule.nextPollDelay = (watch, learned, now, retryAfterMs) =>
+		watch.endpoint.includes('/max')
+			? oldScheduleDelay(watch, now, retryAfterMs)
+			: current(watch, learned, now, retryAfterMs);
+}
+
+interface BatchFigures {
+	delays: number[];
+	statusRequests: number;
+	jobSeconds: number;
+	problem?: string;
+}
+
+async function pollScheduleFigures(): Promise<void> {
+	const prompt = (length: number, spreadName: string, way: Way, i: number) =>
+		`bench ${length} ${spreadName} ${way} #${i}`;
+	const timing = (input: Record<string, unknown>) => {
+		const m = /^bench (\d+) (\S+ ?%?) (\w+) #(\d+)$/.exec(String(input.prompt));
+		if (!m) return { queueMs: 0, runMs: 0 };
+		const [length, spreadName, i] = [Number(m[1]), m[2], Number(m[4])];
+		const runMs = spreadName === 'fixed' ? length : Math.round(length * (0.7 + 0.6 * spread(i)));
+		const queueMs =
+			i >= BATCH - QUEUED_FIRST ? Math.round(length * (0.3 + 0.3 * spread(i, 0.3))) : 0;
+		return { queueMs, runMs };
+	};
+	const streaming = await FakeFal.start({ timing });
+	const polled = await FakeFal.start({ timing, stream: '404' });
+	// Warm-up (loads the package, whose schedule module is then patched), off the records.
+	await runNode({
+		parameters: textToImage(),
+		credentials: credentialsFor(polled.url),
+		items: itemsOf(1),
+	});
+	selectOldScheduleForMax();
+	const started = performance.now();
+	try {
+		const summary: Record<Way, BatchFigures> = {
+			stream: { delays: [], statusRequests: 0, jobSeconds: 0 },
+			before: { delays: [], statusRequests: 0, jobSeconds: 0 },
+			after: { delays: [], statusRequests: 0, jobSeconds: 0 },
+		};
+		for (const length of [WARM_UP_MS, ...LENGTHS_MS]) {
+			streaming.reset();
+			polled.reset();
+			const runs: Array<{ spreadName: string; way: Way; run: RunResult; fal: FakeFal }> = [];
+			// The three ways of one batch at once (the same machine load for each), one batch after another.
+			for (const spreadName of SPREADS) {
+				const batch = WAYS.map(async (way) => {
+					const fal = way === 'stream' ? streaming : polled;
+					const run = await runNode({
+						parameters: {
+							...textToImage({ maxConcurrency: BATCH }),
+							prompt: '={{ $json.prompt }}',
+							model: way === 'before' ? 'max' : 'pro',
+						},
+						credentials: credentialsFor(fal.url),
+						items: Array.from({ length: BATCH }, (_, i) => ({
+							json: { prompt: prompt(length, spreadName, way, i) },
+						})),
+					});
+					return { spreadName, way, run, fal };
+				});
+				runs.push(...(await Promise.all(batch)));
+			}
+			const perLength: Record<Way, BatchFigures> = {
+				stream: { delays: [], statusRequests: 0, jobSeconds: 0 },
+				before: { delays: [], statusRequests: 0, jobSeconds: 0 },
+				after: { delays: [], statusRequests: 0, jobSeconds: 0 },
+			};
+			for (const { spreadName, way, run, fal } of runs) {
+				const mine = [...fal.jobs.values()].filter((job) =>
+					String(job.input.prompt).startsWith(`bench ${length} ${spreadName} ${way} `),
+				);
+				const ids = new Set(mine.map((job) => job.id));
+				if (length === WARM_UP_MS) continue;
+				for (const figures of [perLength[way], summary[way]]) {
+					for (const j of mine)
+						if (j.completedAt !== undefined && j.resultFetchedAt !== undefined)
+							figures.delays.push(j.resultFetchedAt - j.completedAt);
+					figures.statusRequests += fal.requests.filter(
+						(r) => r.kind === 'status' && ids.has(r.path.split('/')[4]),
+					).length;
+					for (const job of mine)
+						figures.jobSeconds += ((job.completedAt ?? job.submittedAt) - job.submittedAt) / 1000;
+					figures.problem ??= problemOf(run, BATCH);
+				}
+			}
+			if (length !== WARM_UP_MS)
+				for (const way of WAYS)
+					console.log(
+						pollLine(
+							`${length / 1000} s jobs (a fixed and a ±30 % batch of 10, 3 of each queued first)`,
+							way,
+							perLength[way],
+						),
+					);
+		}
+		for (const way of WAYS) console.log(pollLine('all lengths', way, summary[way]));
+	} finally {
+		await streaming.stop();
+		await polled.stop();
+	}
+	const load = os.loadavg()[0];
+	console.log(
+		`(the poll schedule figures took ${s(performance.now() - started)}; load average ${fmt(load, 1)} on ${os.cpus().length} CPUs)`,
+	);
+}
+
+const WAY_NAMES: Record<Way, string> = {
+	stream: 'status stream     ',
+	before: 'polling, before   ',
+	after: 'polling, schedule ',
+};
+
+function pollLine(what: string, way: Way, figures: BatchFigures): string {
+	const perJobSecond = figures.statusRequests / Math.max(figures.jobSeconds, 1e-9);
+	const target =
+		way === 'after' ? '  target median <= 120 ms, p95 <= 400 ms, <= 3 status/job-s' : '';
+	return `completion-to-fetch, ${what}, ${WAY_NAMES[way]}: median ${ms(percentile(figures.delays, 50))}, p95 ${ms(percentile(figures.delays, 95))} (${figures.delays.length} jobs), ${fmt(perJobSecond)} status requests per job-second${target}${note(figures.problem)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,6 +556,7 @@ async function main(): Promise<void> {
 	const bigFile = process.argv.indexOf('--big-file');
 	if (bigFile >= 0) return await bigFileFigure(process.argv[bigFile + 1] as Side);
 	const memoryOnly = process.argv.includes('--memory');
+	if (process.argv.includes('--polling')) return await pollScheduleFigures();
 	const cpus = os.cpus();
 	console.log(
 		`FLUX Kontext bench · Node ${process.version} · ${cpus.length} CPU${cpus.length === 1 ? '' : 's'} (${cpus[0]?.model.trim() ?? 'unknown'}) · ${os.platform()} ${os.arch()}`,
@@ -391,6 +567,7 @@ async function main(): Promise<void> {
 		const child = await startFakeFalChild(null);
 		try {
 			await inProcessFigures();
+			await pollScheduleFigures();
 			await cpuFigure(child);
 			await rssFigure(child);
 			await handOffFigure();

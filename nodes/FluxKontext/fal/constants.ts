@@ -72,6 +72,8 @@ export const FAL_HEADERS = {
 	storeIo: 'X-Fal-Store-IO',
 	mediaLifecycle: 'X-Fal-Object-Lifecycle-Preference',
 	priority: 'X-Fal-Queue-Priority',
+	/** fal's spelling (its "Platform Headers" page): no rerouting to an equivalent endpoint. */
+	disableFallback: 'x-app-fal-disable-fallback',
 } as const;
 
 export const QUEUE_PRIORITIES = ['normal', 'low'] as const;

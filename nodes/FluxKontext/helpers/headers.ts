@@ -24,6 +24,8 @@ export function requestHeaders(check: InputChecker, options: IDataObject): Recor
 		const seconds = check.number('Media Expiry', options.mediaExpiry, { min: 1, integer: true });
 		headers[FAL_HEADERS.mediaLifecycle] = JSON.stringify({ expiration_duration_seconds: seconds });
 	}
+	if (set('allowFallbacks') && !check.boolean('Allow Fallback Endpoints', options.allowFallbacks))
+		headers[FAL_HEADERS.disableFallback] = 'true';
 	if (set('priority'))
 		headers[FAL_HEADERS.priority] = check.oneOf(
 			'Queue Priority',
@@ -31,4 +33,10 @@ export function requestHeaders(check: InputChecker, options: IDataObject): Recor
 			QUEUE_PRIORITIES,
 		);
 	return headers;
+}
+
+/** Max Queue Length, checked (a whole number, 0 or more); undefined when not set. */
+export function maxQueueLength(check: InputChecker, options: IDataObject): number | undefined {
+	if (!isSet(options, 'maxQueueLength')) return undefined;
+	return check.number('Max Queue Length', options.maxQueueLength, { min: 0, integer: true });
 }

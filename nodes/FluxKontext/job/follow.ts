@@ -5,15 +5,10 @@ import type { CallOptions, FalClient } from '../transport';
 import { IDLE_MS } from '../transport';
 import { headerValue } from '../fal/answer';
 import { parseRetryAfter } from '../transport/retry';
-import { abortable, chunksOf } from '../transport/signals';
+import { abortable, anySignal, chunksOf } from '../transport/signals';
+import type { PollSighting } from './poll-schedule';
+import { JobWatch, nextPollDelay, RunTimes } from './poll-schedule';
 import { SseParser } from './sse';
-
-/**
- * Polling starts short (Kontext jobs take seconds) and backs off to at most `maxMs`. A server's
- * Retry-After is honoured within `firstMs` (never faster) and `maxRetryAfterMs`; the item's Timeout
- * ends any wait sooner.
- */
-export const POLL = { firstMs: 100, factor: 1.5, maxMs: 500, maxRetryAfterMs: 30_000 } as const;
 
 /** The statuses of a job still under way; fal has no others but COMPLETED. */
 const UNDER_WAY = new Set(['IN_QUEUE', 'IN_PROGRESS']);
@@ -35,6 +30,14 @@ export interface ServerTraits {
 	 * all asking.
 	 */
 	probing?: Promise<void>;
+	/** The run times of the jobs that finished, by endpoint: when to poll (job/poll-schedule.ts). */
+	runTimes?: RunTimes;
+}
+
+/** The job being followed: its endpoint and when it was submitted (unknown for Get Result). */
+export interface FollowedJob {
+	endpoint: string;
+	submittedAt?: number;
 }
 
 /**
@@ -48,6 +51,7 @@ export async function waitForCompletion(
 	traits: ServerTraits,
 	options: CallOptions,
 	onStatus: (status: IDataObject) => void,
+	job: FollowedJob = { endpoint: '' },
 ): Promise<IDataObject> {
 	if (traits.streams === undefined && traits.probing)
 		await abortable(traits.probing, options.signal);
@@ -55,7 +59,8 @@ export async function waitForCompletion(
 		const final = await followStream(client, statusUrl, traits, options, onStatus);
 		if (final) return final;
 	}
-	return await poll(client, statusUrl, options, onStatus);
+	traits.runTimes ??= new RunTimes();
+	return await poll(client, statusUrl, options, onStatus, traits.runTimes, job);
 }
 
 /** The final status from the stream, or undefined when the stream is not to be had (then: poll). */
@@ -105,25 +110,73 @@ async function followStream(
 	return undefined;
 }
 
+/**
+ * Polls until the status is final, each poll when the schedule says (job/poll-schedule.ts); what
+ * the job showed teaches the other items of the execution.
+ */
 async function poll(
 	client: FalClient,
 	statusUrl: string,
 	options: CallOptions,
 	onStatus: (status: IDataObject) => void,
+	runTimes: RunTimes,
+	job: FollowedJob,
 ): Promise<IDataObject> {
-	let interval: number = POLL.firstMs;
+	const watch = new JobWatch(job.endpoint, job.submittedAt, options.itemIndex);
+	let retryAfter: number | undefined;
 	for (;;) {
+		await untilNextPoll(watch, runTimes, retryAfter, options.signal);
+		const at = Date.now();
 		const answer = await client.status(statusUrl, false, options);
 		const status = client.expectJson(answer, 'status', options);
 		onStatus(status);
-		if (isFinal(status)) return status;
-		const retryAfter = parseRetryAfter(headerValue(answer.headers, 'retry-after'));
-		await sleep(
-			Math.min(Math.max(retryAfter ?? interval, POLL.firstMs), POLL.maxRetryAfterMs),
-			options.signal,
-		);
-		interval = Math.min(interval * POLL.factor, POLL.maxMs);
+		const sighting = sightingOf(at, status);
+		if (isFinal(status)) {
+			runTimes.learn(watch, sighting);
+			return status;
+		}
+		watch.observe(sighting);
+		// Counted from the answer, as the server meant it; the schedule counts from the poll.
+		const wait = parseRetryAfter(headerValue(answer.headers, 'retry-after'));
+		retryAfter = wait === undefined ? undefined : wait + (Date.now() - at);
 	}
+}
+
+/**
+ * Sleeps until the schedule's next poll, planning again whenever another item teaches something.
+ * Only `signal` (Stop, the halt, the Timeout) ends the wait early with an error.
+ */
+async function untilNextPoll(
+	watch: JobWatch,
+	runTimes: RunTimes,
+	retryAfter: number | undefined,
+	signal: AbortSignal | undefined,
+): Promise<void> {
+	for (;;) {
+		signal?.throwIfAborted();
+		const changed = runTimes.changed;
+		const delay = nextPollDelay(watch, runTimes.of(watch.endpoint), Date.now(), retryAfter);
+		if (delay <= 0) return;
+		try {
+			await sleep(delay, anySignal(signal, changed));
+			return;
+		} catch {
+			// Stop, the halt or the Timeout end the wait; otherwise another item taught something.
+			signal?.throwIfAborted();
+		}
+	}
+}
+
+function sightingOf(at: number, status: IDataObject): PollSighting {
+	const metrics = status.metrics as IDataObject | undefined;
+	const seconds = metrics?.inference_time;
+	return {
+		at,
+		status: String(status.status),
+		queuePosition: typeof status.queue_position === 'number' ? status.queue_position : undefined,
+		inferenceMs: typeof seconds === 'number' ? seconds * 1000 : undefined,
+		failed: status.error !== undefined && status.error !== null,
+	};
 }
 
 function parseJson(text: string): IDataObject | undefined {

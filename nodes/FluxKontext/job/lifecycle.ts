@@ -29,6 +29,8 @@ export interface JobRequest {
 	endpoint: string;
 	input: IDataObject;
 	webhookUrl?: string;
+	/** fal refuses the job at once (429) when its queue is longer (query fal_max_queue_length). */
+	maxQueueLength?: number;
 	/** fal's optional request headers (helpers/headers.ts). */
 	headers?: Record<string, string>;
 }
@@ -46,11 +48,15 @@ export async function submitJob(
 ): Promise<JobHandle> {
 	if (execution.halted) throw notSubmitted(execution, itemIndex);
 	let handle: JobHandle;
+	const { webhookUrl, maxQueueLength } = request;
+	const query: IDataObject = {};
+	if (webhookUrl) query.fal_webhook = webhookUrl;
+	if (maxQueueLength !== undefined) query.fal_max_queue_length = maxQueueLength;
 	try {
 		const answer = await execution.client.submit(
 			request.endpoint,
 			request.input,
-			request.webhookUrl,
+			query,
 			{ itemIndex, gate: execution.interrupt },
 			request.headers,
 		);
@@ -65,6 +71,12 @@ export async function submitJob(
 		)
 			throw notSubmitted(execution, itemIndex);
 		const failure = asNodeError(execution.ctx, error, itemIndex);
+		if (maxQueueLength !== undefined && (failure as NodeApiError).httpCode === '429') {
+			failure.message = `fal's queue is longer than ${maxQueueLength}: not submitted, not billed`;
+			failure.description =
+				'fal refused the job at once, as Max Queue Length asks when its queue for this ' +
+				'endpoint is longer. Run the item again later, or raise or remove Max Queue Length.';
+		}
 		if (mayHaveQueuedJob(failure))
 			execution.ledger.addUncertain(itemIndex, requestIdOf(failure), failure.message);
 		throw failure;
@@ -90,14 +102,17 @@ export async function submitJob(
  * data. The item's Timeout bounds all of it; at the Timeout, On Timeout decides. Stop and the batch
  * halt cancel a job this execution submitted that is still under way (never one it was only asked
  * about: Get Result); a finished one is left as it is (billed, its result kept by fal for about an
- * hour).
+ * hour). `endpoint` is given for a job the item has just submitted: its polls are then timed by
+ * what the execution learned of that endpoint.
  */
 export async function finishJob(
 	execution: Execution,
 	handle: JobHandle,
 	itemIndex: number,
 	controls: RunControls,
+	endpoint?: string,
 ): Promise<INodeExecutionData[]> {
+	const followed = { endpoint: endpoint ?? '', submittedAt: endpoint ? Date.now() : undefined };
 	const requestId = handle.request_id;
 	const timeout = startDeadline(controls.timeoutMs, 'Timeout');
 	const signal = anySignal(execution.interrupt, timeout.signal);
@@ -111,6 +126,7 @@ export async function finishJob(
 			execution.traits,
 			options,
 			(status) => (last = status),
+			followed,
 		);
 		phase = 'ended';
 		if (final.status !== 'COMPLETED') throw endedByGateway(execution, final, itemIndex, requestId);

@@ -1,10 +1,11 @@
 /**
- * A finished job's result as an output item: fal's JSON plus the request id, the images as binary
- * data, or the short answer an AI Agent gets.
+ * A finished job's result as an output item: fal's JSON plus the request id (and `billed_units`
+ * where fal sends them), the images as binary data, or the short answer an AI Agent gets.
  */
 
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
+import { headerValue } from '../fal/answer';
 import type { CallOptions } from '../transport';
 import { anySignal, startDeadline } from '../transport/signals';
 import { splitImageItems } from '../helpers/image-items';
@@ -69,7 +70,7 @@ export async function resultItems(
 }
 
 /** The finished job's one item: fal's JSON plus the request id, and the images as binary data. */
-async function resultItem(
+export async function resultItem(
 	execution: Execution,
 	handle: JobHandle,
 	itemIndex: number,
@@ -79,11 +80,11 @@ async function resultItem(
 	const { client } = execution;
 	const requestId = handle.request_id;
 	const options = { itemIndex, requestId, signal: signal ?? execution.interrupt };
-	const result = client.expectJson(
-		await client.result(handle.response_url, options),
-		'result',
-		options,
-	);
+	const answer = await client.result(handle.response_url, options);
+	const result = {
+		...client.expectJson(answer, 'result', options),
+		...billedUnits(answer.headers),
+	};
 	return await itemOfResult(execution, result, options, controls);
 }
 
@@ -108,6 +109,17 @@ export async function itemOfResult(
 		prefix: controls.binaryPropertyOutput,
 	});
 	return { json, binary };
+}
+
+/**
+ * `billed_units` from fal's `X-Fal-Billable-Units` on the result, a number where it is one; nothing
+ * where fal sent nothing.
+ */
+function billedUnits(headers: Record<string, unknown> | undefined): IDataObject {
+	const text = headerValue(headers, 'x-fal-billable-units')?.trim();
+	if (!text) return {};
+	const units = Number(text);
+	return { billed_units: Number.isFinite(units) ? units : text };
 }
 
 /**

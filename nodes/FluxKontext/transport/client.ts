@@ -110,24 +110,25 @@ export class FalClient {
 	}
 
 	/**
-	 * POST a job, with fal's optional request headers (start deadline, priority, retention). Retried
-	 * only where fal proves nothing was queued (429, connection refused).
+	 * POST a job, with fal's optional request headers and query (`fal_webhook`,
+	 * `fal_max_queue_length`). Retried only where fal proves nothing was queued (429, connection
+	 * refused); with a queue limit, a 429 says the queue is longer: final, never retried.
 	 */
 	async submit(
 		endpoint: string,
 		input: IDataObject,
-		webhookUrl: string | undefined,
+		query: IDataObject,
 		options: CallOptions,
 		headers?: Record<string, string>,
 	): Promise<IDataObject> {
 		const answer = await this.exchange.withCredential(
-			'submit',
+			query.fal_max_queue_length === undefined ? 'submit' : 'submitLimited',
 			'submit',
 			{
 				method: 'POST',
 				url: `${this.baseUrl}/${endpoint}`,
 				body: input,
-				qs: webhookUrl ? { fal_webhook: webhookUrl } : undefined,
+				qs: Object.keys(query).length ? query : undefined,
 				headers,
 			},
 			options,

@@ -11,9 +11,10 @@ import { FAL_HEADERS } from '../fal/constants';
 /**
  * `submit` queues a paid job; `result` reads a job's stored outcome; `read` is any other read
  * (status, cancel, downloads); `once` is never retried (opening the status stream, whose fallback
- * is polling; prices, whose fallback is the credential's).
+ * is polling; prices, whose fallback is the credential's). `submitLimited` is a submit with a Max
+ * Queue Length, whose 429 (fal's queue is longer) is final.
  */
-export type RequestKind = 'submit' | 'result' | 'read' | 'once';
+export type RequestKind = 'submit' | 'submitLimited' | 'result' | 'read' | 'once';
 
 /** HTTP statuses fal's own clients treat as transient. */
 const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -44,6 +45,7 @@ export function shouldRetry(
 ): boolean {
 	if (kind === 'once') return false;
 	if (failure.status !== undefined) {
+		if (kind === 'submitLimited') return false;
 		if (kind === 'submit') return failure.status === 429;
 		// A result that carries fal's error type is the job's own failure, stored: asking again gives
 		// the same.
@@ -59,7 +61,7 @@ export function shouldRetry(
 	if (!failure.code) return false;
 	// A submit is retried only where nothing was sent and the failure may pass (a refused
 	// connection).
-	return kind === 'submit'
+	return kind === 'submit' || kind === 'submitLimited'
 		? NOT_SENT_CODES.has(failure.code) && TRANSIENT_CODES.has(failure.code)
 		: TRANSIENT_CODES.has(failure.code);
 }

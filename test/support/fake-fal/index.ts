@@ -17,6 +17,8 @@
  *   PUT  /fal-ai/flux-pro/requests/{id}/cancel     -> 202 | 400 | 404
  *   GET  {platformUrl}/v1/models/pricing?endpoint_id=a,b -> 200 {prices:[{endpoint_id, unit_price, unit, currency}]}
  *
+ * Submit honours `fal_max_queue_length` (429 at once when the endpoint's queue is longer) and records
+ * `x-app-fal-disable-fallback`; results carry `X-Fal-Billable-Units` when `billableUnits` says so.
  * Submit honours `X-Fal-Request-Timeout`: a job still queued when that many seconds have passed is dropped (its
  * result is a 504 with `X-Fal-Request-Timeout-Type: user`). Every request's headers are recorded.
  * Note the request URLs keep only `{owner}/{app}`: the endpoint's sub-path is dropped.
@@ -119,6 +121,11 @@ export interface FakeFalOptions {
 	fileUrls?: 'cdn' | 'redirect';
 	/** Reshapes a successful result (also in webhooks), as a misbehaving gateway would: e.g. `images: []`. */
 	reshapeResult?: (result: Record<string, unknown>) => Record<string, unknown>;
+	/**
+	 * `X-Fal-Billable-Units` on a finished job's result (fal sends it where it bills): a value for every job, or by
+	 * the job's input (undefined: no header). Default: none.
+	 */
+	billableUnits?: string | ((input: Record<string, unknown>) => string | undefined);
 	/** USD per image that the pricing API answers, by endpoint id. Default: fal's published prices (pro 0.04, max 0.08). */
 	prices?: Record<string, number>;
 	/** The pricing API's `unit` by endpoint id, where it is not `image` (default: the LoRA endpoints' megapixels). */
@@ -132,9 +139,9 @@ export const HTML = { 'content-type': 'text/html' } as const;
 
 /** The options in force: every default filled in except `pngBytes` (undefined = pictures). */
 export type ResolvedFakeFalOptions = Required<
-	Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>
+	Omit<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult' | 'billableUnits'>
 > &
-	Pick<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult'>;
+	Pick<FakeFalOptions, 'pngBytes' | 'failure' | 'reshapeResult' | 'billableUnits'>;
 
 export type AuthScheme = 'key' | 'bearer' | 'any';
 export type AuthListener = 'queue' | 'storage' | 'platform';
@@ -220,6 +227,8 @@ export interface Job {
 	startTimeoutS?: number;
 	/** What the runner got for each image_url / image_urls entry, in order. */
 	inputImages: InputImage[];
+	/** `x-app-fal-disable-fallback` was sent: fal may not reroute the job to an equivalent endpoint. */
+	fallbacksDisabled: boolean;
 }
 
 /** One input image as fal's runner would fetch it. */
@@ -889,6 +898,16 @@ export class FakeFal {
 		if (!json.ok || !isPlainObject(json.value)) {
 			return sendJson(res, 400, { detail: 'Request body must be a JSON object' });
 		}
+		// fal_max_queue_length: refused at once, nothing queued, when the endpoint's queue is longer.
+		// GUESS: the body of that 429.
+		const maxQueue = query.get('fal_max_queue_length');
+		if (maxQueue !== null) {
+			const queued = [...this.jobs.values()].filter(
+				(other) => other.endpoint === endpoint && other.state === 'IN_QUEUE',
+			).length;
+			if (queued > Number(maxQueue))
+				return sendJson(res, 429, { detail: `Queue length ${queued} exceeds ${maxQueue}` });
+		}
 		// The input is not validated here: fal validates when the job runs (see outcomeOf).
 		const input = json.value;
 		const index = this.submitCount++;
@@ -906,6 +925,7 @@ export class FakeFal {
 			failure: failure ? { ...DEFAULT_FAILURE, ...failure } : this.pendingFailures.shift(),
 			startTimeoutS: startTimeoutOf(headers),
 			inputImages: this.fetchInputImages(input),
+			fallbacksDisabled: headers['x-app-fal-disable-fallback'] !== undefined,
 		};
 		const queuePosition = this.queuePosition(job);
 		this.jobs.set(job.id, job);
@@ -1139,7 +1159,13 @@ export class FakeFal {
 		if ((job.state !== 'COMPLETED' && job.state !== 'EXPIRED') || !outcome)
 			return sendJson(res, 400, DETAIL.inProgress);
 		job.resultFetchedAt ??= performance.now();
-		sendJson(res, outcome.status, outcome.body, outcome.headers);
+		const { billableUnits } = this.options;
+		const units = typeof billableUnits === 'function' ? billableUnits(job.input) : billableUnits;
+		const billed = outcome.status === 200 && units !== undefined;
+		sendJson(res, outcome.status, outcome.body, {
+			...outcome.headers,
+			...(billed ? { 'X-Fal-Billable-Units': units } : {}),
+		});
 	}
 
 	private cancel(res: http.ServerResponse, job: Job | undefined): void {

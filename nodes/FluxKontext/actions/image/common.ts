@@ -6,7 +6,7 @@ import type {
 } from 'n8n-workflow';
 
 import type { EndpointSpec, Operation } from '../../fal/endpoints';
-import { requestHeaders } from '../../helpers/headers';
+import { maxQueueLength, requestHeaders } from '../../helpers/headers';
 import { modelInput } from '../../helpers/modelInput';
 import type { Execution } from '../../job/execution';
 import { finishJob, submitJob } from '../../job/lifecycle';
@@ -66,6 +66,7 @@ export async function runImageJob(
 	const prompt = check.prompt(ctx.getNodeParameter('prompt', itemIndex));
 	const fields = modelInput(check, options, spec);
 	const headers = requestHeaders(check, options);
+	const queueLimit = maxQueueLength(check, options);
 	const wait = check.boolean(
 		'Wait for Completion',
 		ctx.getNodeParameter('waitForCompletion', itemIndex, true),
@@ -78,11 +79,12 @@ export async function runImageJob(
 		endpoint,
 		input: body,
 		webhookUrl: controls.webhookUrl,
+		maxQueueLength: queueLimit,
 		headers,
 	});
 	if (!wait) {
 		execution.ledger.settle(handle.request_id, { state: 'handedOff' });
 		return [{ json: handle }];
 	}
-	return await finishJob(execution, handle, itemIndex, controls);
+	return await finishJob(execution, handle, itemIndex, controls, endpoint);
 }

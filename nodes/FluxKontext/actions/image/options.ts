@@ -61,9 +61,28 @@ export const optionsProperty: INodeProperties = optionsCollection(
 	show,
 	byDisplayName([
 		...modelFieldProperties(),
+		{
+			displayName: 'Allow Fallback Endpoints',
+			name: 'allowFallbacks',
+			type: 'boolean',
+			default: true,
+			description:
+				'Whether fal may run the job on an equivalent endpoint, possibly at another price ' +
+				"(fal's default). Off sends x-app-fal-disable-fallback.",
+		},
 		downloadImagesOption,
 		imageUploadOption,
 		maxConcurrencyOption,
+		{
+			displayName: 'Max Queue Length',
+			name: 'maxQueueLength',
+			type: 'number',
+			typeOptions: { minValue: 0, numberPrecision: 0 },
+			default: 10,
+			description:
+				"Fail the item at once, not submitted and not billed, when fal's queue for the " +
+				'endpoint is longer than this (sent as fal_max_queue_length), instead of waiting in it',
+		},
 		{
 			displayName: 'Max Cost (USD)',
 			name: 'maxCost',

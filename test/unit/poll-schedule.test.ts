@@ -1,0 +1,216 @@
+/**
+ * The poll schedule (issue 19) in virtual time: pure functions of what the polls saw, so every
+ * figure here is exact and no clock is involved. Its use through the engine is in
+ * test/integration/poll-schedule.test.ts.
+ */
+import type { PollSighting } from '../../nodes/FluxKontext/job/poll-schedule';
+import {
+	endWindow,
+	JobWatch,
+	nextPollDelay,
+	RunTimes,
+	SCHEDULE,
+} from '../../nodes/FluxKontext/job/poll-schedule';
+
+const ENDPOINT = 'fal-ai/flux-pro/kontext';
+
+interface SimJob {
+	submitAt: number;
+	queueMs: number;
+	runMs: number;
+	retryAfterMs?: number;
+}
+
+/**
+ * Follows jobs as follow.ts does, in virtual time with a 4 ms round trip: each polls when the
+ * schedule says, and a finished one teaches the others, who plan again at once.
+ */
+function simulate(jobs: SimJob[], runTimes = new RunTimes()) {
+	const RTT = 4;
+	const items = jobs.map((job, i) => {
+		const watch = new JobWatch(ENDPOINT, job.submitAt, i);
+		return {
+			job,
+			watch,
+			start: job.submitAt + job.queueMs,
+			end: job.submitAt + job.queueMs + job.runMs,
+			next: job.submitAt + nextPollDelay(watch, runTimes.of(ENDPOINT), job.submitAt),
+			polls: [] as number[],
+			seenAt: undefined as number | undefined,
+		};
+	});
+	for (;;) {
+		const live = items.filter((item) => item.seenAt === undefined);
+		if (live.length === 0) break;
+		const item = live.reduce((a, b) => (a.next <= b.next ? a : b));
+		const at = item.next;
+		item.polls.push(at);
+		const status = at < item.start ? 'IN_QUEUE' : at < item.end ? 'IN_PROGRESS' : 'COMPLETED';
+		const sighting: PollSighting = {
+			at,
+			status,
+			queuePosition: 0,
+			inferenceMs: status === 'COMPLETED' ? item.job.runMs : undefined,
+		};
+		const now = at + RTT;
+		if (status === 'COMPLETED') {
+			item.seenAt = now;
+			runTimes.learn(item.watch, sighting);
+			for (const other of items)
+				if (other.seenAt === undefined)
+					other.next = now + nextPollDelay(other.watch, runTimes.of(ENDPOINT), now);
+		} else {
+			item.watch.observe(sighting);
+			item.next =
+				now + nextPollDelay(item.watch, runTimes.of(ENDPOINT), now, item.job.retryAfterMs);
+		}
+	}
+	const delays = items.map((item) => item.seenAt! - item.end).sort((a, b) => a - b);
+	const jobSeconds = items.reduce((sum, item) => sum + (item.end - item.job.submitAt) / 1000, 0);
+	const polls = items.reduce((sum, item) => sum + item.polls.length, 0);
+	return { items, delays, median: delays[Math.ceil(delays.length / 2) - 1], polls, jobSeconds };
+}
+
+const gapsOf = (polls: number[]) => polls.slice(1).map((at, i) => at - polls[i]);
+
+describe('the poll schedule, with nothing learned', () => {
+	it("is today's back-off for a lone job: 100 ms after the submit, then 1.5x longer, then 500 ms", () => {
+		const [item] = simulate([{ submitAt: 0, queueMs: 0, runMs: 4000 }]).items;
+		expect(item.polls[0]).toBe(100);
+		const gaps = gapsOf(item.polls);
+		expect(gaps.slice(0, 3).map(Math.round)).toEqual([150, 225, 338]);
+		// Then one poll every 500 ms (the first of them at the item's phase of the cycle).
+		for (const gap of gaps.slice(4)) expect(gap).toBe(500);
+		expect(item.polls.length).toBeLessThanOrEqual(4000 / 500 + 5);
+	});
+
+	it('spreads the items of a batch over the 500 ms cycle, so that together they see a shared end early', () => {
+		const batch = Array.from({ length: 7 }, (_, i) => ({ submitAt: i, queueMs: 0, runMs: 5000 }));
+		const { items, delays } = simulate(batch);
+		const phases = items.map((item) => item.polls[item.polls.length - 2] % 500);
+		expect(new Set(phases.map((phase) => Math.floor(phase / 100))).size).toBeGreaterThanOrEqual(4);
+		// One of them sees its job end well within a cycle; it wakes the others, who ask at once.
+		expect(delays[0]).toBeLessThan(250);
+		expect(delays.at(-1)!).toBeLessThan(delays[0] + 150);
+	});
+});
+
+describe('the poll schedule, learned from the jobs that finished', () => {
+	function learnedFrom(runMs: number): RunTimes {
+		const runTimes = new RunTimes();
+		simulate([{ submitAt: 0, queueMs: 0, runMs }], runTimes);
+		return runTimes;
+	}
+
+	it('polls sparsely far from the learned end and densely around it', () => {
+		const runTimes = learnedFrom(5000);
+		const [item] = simulate([{ submitAt: 10_000, queueMs: 0, runMs: 5000 }], runTimes).items;
+		const relative = item.polls.map((at) => at - 10_000);
+		const far = relative.filter((at) => at < 4000).length;
+		const near = relative.filter((at) => at >= 4700 && at <= 5300).length;
+		expect(far).toBeLessThanOrEqual(4);
+		expect(near).toBeGreaterThan(0);
+		// Per second of time, many more polls near the end than far from it.
+		expect(near / 0.6).toBeGreaterThan((far / 4) * 3);
+		expect(item.seenAt! - item.polls.at(-1)!).toBeLessThan(10);
+		expect(item.seenAt! - 15_000).toBeLessThan(SCHEDULE.minGapMs + 10);
+	});
+
+	it('times a queued job from when it left the queue, polling the queue by its position', () => {
+		const runTimes = learnedFrom(3000);
+		const watch = new JobWatch(ENDPOINT, 0, 1);
+		watch.observe({ at: 500, status: 'IN_QUEUE', queuePosition: 3 });
+		expect(nextPollDelay(watch, runTimes.of(ENDPOINT), 504)).toBe(500 + 3 * 250 - 4);
+		watch.observe({ at: 1750, status: 'IN_QUEUE', queuePosition: 0 });
+		expect(nextPollDelay(watch, runTimes.of(ENDPOINT), 1754)).toBe(496);
+		watch.observe({ at: 2250, status: 'IN_PROGRESS' });
+		const [from, to] = endWindow(watch, runTimes.of(ENDPOINT))!;
+		// Started between 1750 and 2250: it ends 3 s after that, give or take the margin.
+		expect(from).toBeLessThan(1750 + 3000);
+		expect(from).toBeGreaterThan(1750 + 3000 - 200);
+		expect(to).toBeGreaterThan(2250 + 3000);
+		expect(to).toBeLessThan(2250 + 3000 + 200);
+	});
+
+	it('backs off to 500 ms once a job is later than any learned', () => {
+		const runTimes = learnedFrom(1000);
+		const [item] = simulate([{ submitAt: 0, queueMs: 0, runMs: 20_000 }], runTimes).items;
+		const gaps = gapsOf(item.polls);
+		expect(Math.max(...gaps)).toBe(500);
+		expect(gaps.slice(-10).every((gap) => gap === 500)).toBe(true);
+	});
+
+	it('keeps fal’s inference time within what the polls saw, and learns nothing from a failed job', () => {
+		const runTimes = new RunTimes();
+		const changed = runTimes.changed;
+		const watch = new JobWatch(ENDPOINT, 0, 0);
+		watch.observe({ at: 100, status: 'IN_PROGRESS' });
+		watch.observe({ at: 2000, status: 'IN_PROGRESS' });
+		// fal says 5 s, but the job was running at 100 ms and over at 2.1 s.
+		runTimes.learn(watch, { at: 2100, status: 'COMPLETED', inferenceMs: 5000 });
+		expect(runTimes.of(ENDPOINT)!.run).toEqual([2100]);
+		expect(changed.aborted).toBe(true);
+		expect(runTimes.changed.aborted).toBe(false);
+		const failed = new JobWatch(ENDPOINT, 0, 1);
+		runTimes.learn(failed, { at: 300, status: 'COMPLETED', inferenceMs: 200, failed: true });
+		expect(runTimes.of(ENDPOINT)!.run).toEqual([2100]);
+	});
+});
+
+describe('the poll schedule: limits that always hold', () => {
+	it('never polls within 100 ms of the previous poll, with Retry-After 0 or after a wake-up', () => {
+		const runTimes = new RunTimes();
+		const { items } = simulate(
+			Array.from({ length: 5 }, (_, i) => ({
+				submitAt: i,
+				queueMs: 0,
+				runMs: 1000 + i,
+				retryAfterMs: 0,
+			})),
+			runTimes,
+		);
+		for (const item of items)
+			for (const gap of gapsOf(item.polls)) expect(gap).toBeGreaterThanOrEqual(100);
+		// Planning again right after a poll (another item taught something) waits out the floor.
+		const watch = new JobWatch(ENDPOINT, 0, 0);
+		watch.observe({ at: 1000, status: 'IN_PROGRESS' });
+		expect(nextPollDelay(watch, runTimes.of(ENDPOINT), 1010, 0)).toBe(90);
+	});
+
+	it("honours a Retry-After as the least wait, within today's clamp of 30 s", () => {
+		const watch = new JobWatch(ENDPOINT, 0, 0);
+		watch.observe({ at: 100, status: 'IN_PROGRESS' });
+		expect(nextPollDelay(watch, undefined, 100, 2000)).toBe(2000);
+		expect(nextPollDelay(watch, undefined, 100, 3_600_000)).toBe(SCHEDULE.maxRetryAfterMs);
+	});
+
+	it('a job submitted elsewhere (Get Result) is asked at once, then as today', () => {
+		const watch = new JobWatch('', undefined, 0);
+		expect(nextPollDelay(watch, undefined, 5000)).toBe(0);
+		watch.observe({ at: 5000, status: 'IN_PROGRESS' });
+		expect(nextPollDelay(watch, undefined, 5000)).toBe(100);
+	});
+});
+
+describe('the poll schedule on the bench’s batches, in virtual time', () => {
+	it.each([1000, 5000, 15_000])(
+		'%i ms jobs, fixed and ±30 %, 3 of 10 queued first: median within 120 ms, p95 within 400 ms',
+		(length) => {
+			const spread = (i: number, offset = 0) => (offset + i * 0.6180339887) % 1;
+			const batch = (varied: boolean) =>
+				Array.from({ length: 10 }, (_, i) => ({
+					submitAt: i,
+					queueMs: i >= 7 ? Math.round(length * (0.3 + 0.3 * spread(i, 0.3))) : 0,
+					runMs: varied ? Math.round(length * (0.7 + 0.6 * spread(i))) : length,
+				}));
+			const fixed = simulate(batch(false));
+			const varied = simulate(batch(true));
+			const delays = [...fixed.delays, ...varied.delays].sort((a, b) => a - b);
+			expect(delays[9]).toBeLessThanOrEqual(120);
+			expect(delays[18]).toBeLessThanOrEqual(400);
+			const perJobSecond = (fixed.polls + varied.polls) / (fixed.jobSeconds + varied.jobSeconds);
+			// With nothing learned in a job's first second, 1 s jobs cost today's ramp (about 5 a second).
+			expect(perJobSecond).toBeLessThanOrEqual(length === 1000 ? 6 : 3);
+		},
+	);
+});
