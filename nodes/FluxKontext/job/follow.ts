@@ -1,11 +1,11 @@
 import type { IDataObject } from 'n8n-workflow';
-import { sleep } from 'n8n-workflow';
 
 import type { CallOptions, FalClient } from '../transport';
 import { IDLE_MS } from '../transport';
 import { headerValue } from '../fal/answer';
 import { parseRetryAfter } from '../transport/retry';
 import { abortable, chunksOf } from '../transport/signals';
+import { sleepUnlessAborted } from '../transport/sleep';
 import { SseParser } from './sse';
 
 /**
@@ -118,7 +118,7 @@ async function poll(
 		onStatus(status);
 		if (isFinal(status)) return status;
 		const retryAfter = parseRetryAfter(headerValue(answer.headers, 'retry-after'));
-		await sleep(
+		await sleepUnlessAborted(
 			Math.min(Math.max(retryAfter ?? interval, POLL.firstMs), POLL.maxRetryAfterMs),
 			options.signal,
 		);
