@@ -15,6 +15,8 @@ import * as path from 'node:path';
 import { freePort, runToEnd, start, until, type Proc } from './processes';
 
 export const N8N_FILES_FOLDER = '/home/node/.n8n-files';
+/** The newest n8n the e2e installs from this registry mirror (see install-n8n.sh). */
+export const NEWEST_N8N = '2.41.1';
 const ENCRYPTION_KEY = 'flux-kontext-e2e-encryption-key';
 export const OWNER = {
 	email: 'e2e@example.com',
@@ -27,7 +29,7 @@ const BROWSER_ID = 'flux-kontext-e2e-browser';
 
 export interface N8nInstall {
 	dir: string;
-	/** Folder holding Node 24's `node` binary. */
+	/** Folder holding the `node` binary n8n runs on (24, or 22 for the 1.x that declare it). */
 	nodeBin: string;
 	n8nBin: string;
 	version: string;
@@ -35,9 +37,9 @@ export interface N8nInstall {
 	require: NodeJS.Require;
 }
 
-/** Installs n8n (or finds it in the cache) with scripts/e2e/install-n8n.sh. */
-export function installN8n(repoRoot: string): N8nInstall {
-	const dir = runToEnd('bash', [path.join(repoRoot, 'scripts/e2e/install-n8n.sh')], {
+/** Installs n8n `version` (or finds it in the cache) with scripts/e2e/install-n8n.sh. */
+export function installN8n(repoRoot: string, version: string): N8nInstall {
+	const dir = runToEnd('bash', [path.join(repoRoot, 'scripts/e2e/install-n8n.sh'), version], {
 		timeoutMs: 45 * 60_000,
 	})
 		.trim()
@@ -324,12 +326,19 @@ export class Rest {
 		});
 	}
 
-	/** Starts a workflow from a trigger as the editor's "Execute workflow" does; the execution's id. */
+	/**
+	 * Starts a workflow from a trigger as the editor's "Execute workflow" does; the execution's id.
+	 * n8n 1.x wants the workflow itself in the body (as its editor sends it); 2.x takes the id alone.
+	 */
 	async run(workflowId: string, trigger: string, triggerData?: unknown): Promise<string> {
+		const workflowData = this.install.version.startsWith('1.')
+			? await this.call<unknown>('GET', `/rest/workflows/${workflowId}`)
+			: undefined;
 		const data = await this.call<{ executionId?: string }>(
 			'POST',
 			`/rest/workflows/${workflowId}/run`,
 			{
+				...(workflowData ? { workflowData } : {}),
 				triggerToStartFrom: { name: trigger, ...(triggerData ? { data: triggerData } : {}) },
 			},
 		);
