@@ -121,6 +121,9 @@ const ABOUT_THE_PACKAGE = new RegExp(
 );
 /** n8n's log lines: `<time> | <level> | <message> <metadata>`; stack traces and raw lines between them. */
 const LOG_LINE = /^\S+Z \| (\w+) \| /;
+/** n8n 1.x colours its console log even into a file. */
+// eslint-disable-next-line no-control-regex
+const ANSI_COLOUR = /\x1b\[[0-9;]*m/g;
 
 /** The chat message and the tool call the scripted model makes. */
 const CHAT_INPUT = 'a poster of a cat astronaut, 9:16';
@@ -222,6 +225,7 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 			);
 			const loaded = n8n
 				.logs()
+				.replace(ANSI_COLOUR, '')
 				.split('\n')
 				.find((line) => line.includes(`Loaded all credentials and nodes from ${PACKAGE_NAME}`));
 			assert(
@@ -474,7 +478,7 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 	[
 		"n8n's log has no warning or error about the package",
 		async ({ n8n }) => {
-			const lines = n8n.logs().split('\n');
+			const lines = n8n.logs().replace(ANSI_COLOUR, '').split('\n');
 			const level = (line: string) =>
 				LOG_LINE.exec(line)?.[1] ?? (/^\s/.test(line) ? 'continued' : 'raw');
 			const bad = lines.filter(
@@ -542,8 +546,13 @@ async function runChecks(
 	const label = `n8n ${install.version} ${mode}`;
 	const runDir = path.join(runRoot, `${install.version}-${mode}`);
 	const credentials = e2eCredentials(fal.url, openAi.url);
-	const workflows = [...Object.entries(examples), ...Object.entries(own)].map(([key, workflow]) =>
-		withId(key, workflow),
+	// n8n 1.x's import:workflow also needs `active` ("NOT NULL constraint failed: workflow_entity.active").
+	const legacy = install.version.startsWith('1.') ? { active: false } : {};
+	const workflows = [...Object.entries(examples), ...Object.entries(own)].map(
+		([key, workflow]) => ({
+			...withId(key, workflow),
+			...legacy,
+		}),
 	);
 	let n8n: Instance;
 	try {

@@ -329,16 +329,29 @@ export class Rest {
 	/**
 	 * Starts a workflow from a trigger as the editor's "Execute workflow" does; the execution's id.
 	 * n8n 1.x wants the workflow itself in the body (as its editor sends it); 2.x takes the id alone.
+	 * A trigger given its data (the chat message) starts, on 1.x, only with the nodes after it named as
+	 * `startNodes` (else 1.x tries to run the trigger: "reading 'execute'").
 	 */
 	async run(workflowId: string, trigger: string, triggerData?: unknown): Promise<string> {
 		const workflowData = this.install.version.startsWith('1.')
-			? await this.call<unknown>('GET', `/rest/workflows/${workflowId}`)
+			? await this.call<{ connections: Record<string, { main?: Array<Array<{ node: string }>> }> }>(
+					'GET',
+					`/rest/workflows/${workflowId}`,
+				)
 			: undefined;
+		const startNodes =
+			workflowData && triggerData
+				? (workflowData.connections[trigger]?.main?.[0] ?? []).map(({ node }) => ({
+						name: node,
+						sourceData: null,
+					}))
+				: undefined;
 		const data = await this.call<{ executionId?: string }>(
 			'POST',
 			`/rest/workflows/${workflowId}/run`,
 			{
 				...(workflowData ? { workflowData } : {}),
+				...(startNodes ? { startNodes } : {}),
 				triggerToStartFrom: { name: trigger, ...(triggerData ? { data: triggerData } : {}) },
 			},
 		);
@@ -347,23 +360,31 @@ export class Rest {
 		return data.executionId;
 	}
 
-	async execution(id: string): Promise<Execution> {
+	async execution(id: string): Promise<Execution & { raw: string }> {
 		const data = await this.call<{ status: string; data: string }>('GET', `/rest/executions/${id}`);
 		const { parse } = this.install.require('flatted') as { parse: (text: string) => ExecutionData };
-		return { status: data.status, data: parse(data.data) };
+		return { status: data.status, data: parse(data.data), raw: data.data };
 	}
 
-	/** Polls an execution until its status is one of `statuses` (by default: finished one way or another). */
+	/**
+	 * Polls an execution until its status is one of `statuses` (by default: finished one way or
+	 * another) and its data reads the same twice in a row: n8n 1.x's worker writes the status before
+	 * the run data, so a read in between has the final status with half the data.
+	 */
 	async waitFor(
 		id: string,
 		timeoutMs: number,
 		statuses = ['success', 'error', 'canceled', 'crashed'],
 	): Promise<Execution> {
+		let previous: string | undefined;
 		return await until(
 			`execution ${id} to be ${statuses.join('/')}`,
 			async () => {
-				const execution = await this.execution(id);
-				return statuses.includes(execution.status) ? execution : undefined;
+				const { raw, ...execution } = await this.execution(id);
+				if (!statuses.includes(execution.status)) return undefined;
+				const settled = raw === previous;
+				previous = raw;
+				return settled ? execution : undefined;
 			},
 			timeoutMs,
 			300,
