@@ -1,4 +1,6 @@
 import type {
+	IAuthenticateRuleResponseCode,
+	IAuthenticateRuleResponseSuccessBody,
 	ICredentialDataDecryptedObject,
 	ICredentialTestRequest,
 	ICredentialType,
@@ -8,6 +10,10 @@ import type {
 
 import { DEFAULT_BASE_URL, FAL_APP } from '../nodes/FluxKontext/fal/constants';
 import { isFalHost, maskedUrl, readCredential } from '../nodes/FluxKontext/fal/urls';
+
+const REJECTED = 'The token was rejected (401). Check the API key and the Auth Scheme.';
+/** The body fal answers a key it does not know with, beside its 401. */
+const FAL_WRONG_KEY_DETAIL = 'No user found for Key ID and Secret';
 
 /**
  * fal's own hosts (fal.run, fal.ai and their subdomains) expect `Key <token>`; gateways `Bearer
@@ -130,6 +136,12 @@ export class FluxKontextApi implements ICredentialType {
 	 * Asks for the status of a request that cannot exist. No job is started, nothing is billed. A
 	 * rejected token gets 401 (403 for a locked account); an accepted one gets an answer about the
 	 * request (404), which counts as success here: only 401 and 403 are errors.
+	 *
+	 * n8n 2.x honours `except`: 401 and 403 fail the request and the `responseCode` rules word the
+	 * message. n8n 1.x knows only `ignoreHttpStatusErrors: true` (any truthy value ignores every
+	 * status), so there the 401 arrives as a success and the `responseSuccessBody` rule recognises
+	 * fal's answer to a wrong key by its body. (A gateway's own 401 body is unknown: on 1.x, its
+	 * wrong token passes the test and fails the first run with a 401 instead.)
 	 */
 	test: ICredentialTestRequest = {
 		request: {
@@ -140,13 +152,11 @@ export class FluxKontextApi implements ICredentialType {
 			method: 'GET',
 			ignoreHttpStatusErrors: { ignore: true, except: [401, 403] },
 		},
+		// n8n reads a mixed list (it checks each rule's type); its type allows one kind per list.
 		rules: [
 			{
 				type: 'responseCode',
-				properties: {
-					value: 401,
-					message: 'The token was rejected (401). Check the API key and the Auth Scheme.',
-				},
+				properties: { value: 401, message: REJECTED },
 			},
 			{
 				type: 'responseCode',
@@ -155,6 +165,12 @@ export class FluxKontextApi implements ICredentialType {
 					message: 'The token was refused (403): the account may be locked or out of balance.',
 				},
 			},
-		],
+			{
+				type: 'responseSuccessBody',
+				properties: { key: 'detail', value: FAL_WRONG_KEY_DETAIL, message: REJECTED },
+			},
+		] as Array<IAuthenticateRuleResponseCode | IAuthenticateRuleResponseSuccessBody> as
+			| IAuthenticateRuleResponseCode[]
+			| IAuthenticateRuleResponseSuccessBody[],
 	};
 }

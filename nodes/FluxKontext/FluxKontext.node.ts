@@ -77,7 +77,7 @@ export class FluxKontext implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		await assertSupportedCore(this);
+		assertSupportedCore(this);
 		return await route.call(this);
 	}
 }

@@ -2,11 +2,15 @@
  * `npm run test:e2e`: the packed package in a real n8n (installed into a cache by install-n8n.sh), in regular
  * mode and in queue mode (Redis + one `n8n worker`), against the project's fake fal server (and a scripted
  * OpenAI chat model for the agent example). Every example runs as shipped; the imported copies only get an
- * id, and the credentials they name point at the fakes.
+ * id, and the credentials they name point at the fakes. It runs in each n8n version of the list, by default
+ * the oldest supported one (LOWEST_SUPPORTED_N8N in helpers/compat.ts) and the newest (NEWEST_N8N): every
+ * check in `checks` runs in every version and mode.
  *
  *   node .build/scripts/e2e/run.js [regular|queue ...]     (default: both modes)
+ *   N8N_E2E_VERSIONS=1.85.4,2.41.1                         (default: the oldest supported and the newest)
  *
- * One line per check (`ok` or `FAIL`), then a closing `N passed, N failed` line; exit code 1 on a failure.
+ * One line per check (`ok` or `FAIL`), one `result` line per version and mode, then a closing
+ * `N passed, N failed` line (all versions and modes); exit code 1 on a failure.
  * Every process it starts is stopped at the end, on failure and on Ctrl-C. Needs root (mount namespaces) and,
  * for queue mode, Debian's redis-server (installed with apt-get when missing).
  */
@@ -17,10 +21,12 @@ import { spawnSync } from 'node:child_process';
 
 import { FakeFal, VALID_TOKEN } from '../../test/support/fake-fal';
 import { NODE_TYPE, PACKAGE_NAME } from '../lib/repo';
+import { LOWEST_SUPPORTED_N8N } from '../../nodes/FluxKontext/helpers/compat';
 import { FakeOpenAi } from './lib/fake-openai';
 import {
 	errorOf,
 	installN8n,
+	NEWEST_N8N,
 	outputOf,
 	Rest,
 	startInstance,
@@ -116,6 +122,9 @@ const ABOUT_THE_PACKAGE = new RegExp(
 );
 /** n8n's log lines: `<time> | <level> | <message> <metadata>`; stack traces and raw lines between them. */
 const LOG_LINE = /^\S+Z \| (\w+) \| /;
+/** n8n 1.x colours its console log even into a file. */
+// eslint-disable-next-line no-control-regex
+const ANSI_COLOUR = /\x1b\[[0-9;]*m/g;
 
 /** The chat message and the tool call the scripted model makes. */
 const CHAT_INPUT = 'a poster of a cat astronaut, 9:16';
@@ -217,6 +226,7 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 			);
 			const loaded = n8n
 				.logs()
+				.replace(ANSI_COLOUR, '')
 				.split('\n')
 				.find((line) => line.includes(`Loaded all credentials and nodes from ${PACKAGE_NAME}`));
 			assert(
@@ -476,7 +486,7 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 	[
 		"n8n's log has no warning or error about the package",
 		async ({ n8n }) => {
-			const lines = n8n.logs().split('\n');
+			const lines = n8n.logs().replace(ANSI_COLOUR, '').split('\n');
 			const level = (line: string) =>
 				LOG_LINE.exec(line)?.[1] ?? (/^\s/.test(line) ? 'continued' : 'raw');
 			const bad = lines.filter(
@@ -512,6 +522,7 @@ function ensureRedis(): void {
 	);
 }
 
+/** One n8n version in one mode: its instance started, every check run, its own tally. */
 async function runMode(
 	mode: Mode,
 	install: N8nInstall,
@@ -521,10 +532,37 @@ async function runMode(
 	openAi: FakeOpenAi,
 ): Promise<void> {
 	const started = Date.now();
-	const runDir = path.join(runRoot, mode);
+	const first = outcomes.length;
+	try {
+		await runChecks(mode, install, tarball, runRoot, fal, openAi);
+	} finally {
+		const mine = outcomes.slice(first);
+		const line = `result n8n ${install.version} ${mode}: ${mine.filter((o) => o.status === 'ok').length} passed, ${mine.filter((o) => o.status === 'FAIL').length} failed, ${Math.round((Date.now() - started) / 1000)} s`;
+		results.push(line);
+		console.log(line);
+	}
+}
+const results: string[] = [];
+
+async function runChecks(
+	mode: Mode,
+	install: N8nInstall,
+	tarball: string,
+	runRoot: string,
+	fal: FakeFal,
+	openAi: FakeOpenAi,
+): Promise<void> {
+	const started = Date.now();
+	const label = `n8n ${install.version} ${mode}`;
+	const runDir = path.join(runRoot, `${install.version}-${mode}`);
 	const credentials = e2eCredentials(fal.url, openAi.url);
-	const workflows = [...Object.entries(examples), ...Object.entries(own)].map(([key, workflow]) =>
-		withFakeFalKeys(withId(key, workflow), fal.jwksUrl),
+	// n8n 1.x's import:workflow also needs `active` ("NOT NULL constraint failed: workflow_entity.active").
+	const legacy = install.version.startsWith('1.') ? { active: false } : {};
+	const workflows = [...Object.entries(examples), ...Object.entries(own)].map(
+		([key, workflow]) => ({
+			...withFakeFalKeys(withId(key, workflow), fal.jwksUrl),
+			...legacy,
+		}),
 	);
 	let n8n: Instance;
 	try {
@@ -540,7 +578,7 @@ async function runMode(
 	} catch (error) {
 		report({
 			status: 'FAIL',
-			name: `${mode}: n8n ${install.version} starts with the package`,
+			name: `${label}: starts with the package`,
 			detail: (error as Error).message.split('\n').slice(0, 8).join(' | '),
 		});
 		return;
@@ -548,7 +586,7 @@ async function runMode(
 	try {
 		report({
 			status: 'ok',
-			name: `${mode}: n8n ${install.version} starts with the package`,
+			name: `${label}: starts with the package`,
 			detail: `${Math.round((Date.now() - started) / 1000)} s (logs in ${runDir})`,
 		});
 		const rest = new Rest(n8n.url, install);
@@ -556,11 +594,11 @@ async function runMode(
 		for (const [name, body] of checks) {
 			fal.reset();
 			openAi.reset();
-			await check(`${mode}: ${name}`, () => body({ n8n, rest, fal, openAi }));
+			await check(`${label}: ${name}`, () => body({ n8n, rest, fal, openAi }));
 		}
 		if (n8n.worker) {
 			const worker = n8n.worker;
-			await check(`${mode}: every execution ran on the worker`, async () => {
+			await check(`${label}: every execution ran on the worker`, async () => {
 				const missing = rest.started.filter(
 					(id) => !worker.output().includes(`Worker started execution ${id} `),
 				);
@@ -587,12 +625,24 @@ async function main(): Promise<void> {
 			'the e2e run needs root: n8n runs in mount namespaces that give it /home/node/.n8n-files',
 		);
 
+	const versions = (process.env.N8N_E2E_VERSIONS ?? `${LOWEST_SUPPORTED_N8N},${NEWEST_N8N}`)
+		.split(',')
+		.map((version) => version.trim())
+		.filter(Boolean);
+
 	const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'flux-kontext-e2e-'));
-	console.log(`e2e: n8n in ${modes.join(' and ')} mode; work folder ${runRoot}`);
-	const install = installN8n(REPO);
 	console.log(
-		`e2e: n8n ${install.version} ready in ${Math.round((Date.now() - started) / 1000)} s (${install.dir})`,
+		`e2e: n8n ${versions.join(' and ')}, ${modes.join(' and ')} mode; work folder ${runRoot}`,
 	);
+	// Installed (or found in the cache) one after the other: each is a few minutes' npm install cold.
+	const installs = versions.map((version) => {
+		const begun = Date.now();
+		const install = installN8n(REPO, version);
+		console.log(
+			`e2e: n8n ${install.version} ready in ${Math.round((Date.now() - begun) / 1000)} s (${install.dir})`,
+		);
+		return install;
+	});
 	if (modes.includes('queue')) ensureRedis();
 	const tarball = packPackage(runRoot);
 
@@ -607,13 +657,15 @@ async function main(): Promise<void> {
 	});
 	const openAi = await FakeOpenAi.start(TOOL_ARGUMENTS);
 	try {
-		for (const mode of modes) await runMode(mode, install, tarball, runRoot, fal, openAi);
+		for (const install of installs)
+			for (const mode of modes) await runMode(mode, install, tarball, runRoot, fal, openAi);
 	} finally {
 		await stopAll();
 		await fal.stop();
 		await openAi.stop();
 	}
 	const count = (status: Outcome['status']) => outcomes.filter((o) => o.status === status).length;
+	for (const line of results) console.log(line);
 	console.log(`e2e: wall time ${Math.round((Date.now() - started) / 1000)} s`);
 	console.log(`${count('ok')} passed, ${count('FAIL')} failed`);
 	process.exitCode = count('FAIL') || count('ok') === 0 ? 1 : 0;

@@ -13,7 +13,7 @@ import { chromium, type Page } from 'playwright-core';
 
 import { FakeFal } from '../../test/support/fake-fal';
 import { NODE_TYPE, PACKAGE_NAME } from '../lib/repo';
-import { installN8n, OWNER, Rest, startInstance } from './lib/n8n';
+import { installN8n, NEWEST_N8N, OWNER, Rest, startInstance } from './lib/n8n';
 import { runToEnd, stopAll, stopAllOnExit } from './lib/processes';
 import {
 	e2eCredentials,
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
 		);
 	}
 	const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'flux-kontext-screenshots-'));
-	const install = installN8n(REPO);
+	const install = installN8n(REPO, process.env.N8N_E2E_VERSION ?? NEWEST_N8N);
 	const fal = await FakeFal.start();
 	const workflows = [...Object.entries(examples), ['panels', panels] as const].map(
 		([key, workflow]) => withId(key, workflow),

@@ -44,6 +44,28 @@ describe('credential test', () => {
 		expect(requestsOf(fal, 'submit')).toHaveLength(0);
 	});
 
+	it("tells them apart where n8n 1.x ignores every status (fal's 401 body)", async () => {
+		const { fal } = server;
+		const asN8n1 = { asN8n1: true };
+		await expect(testCredential(credentialsFor(fal), asN8n1)).resolves.toEqual({
+			status: 'OK',
+			message: 'Connection successful!',
+		});
+		await expect(testCredential(credentialsFor(fal, { apiKey: 'wrong' }), asN8n1)).resolves.toEqual(
+			{
+				status: 'Error',
+				message: 'The token was rejected (401). Check the API key and the Auth Scheme.',
+			},
+		);
+		// What the body rule leaves out: a 401 that is not fal's (a gateway's) passes there, as does
+		// a 403 (its body names the reason, not a fixed text). On n8n 2.x both fail (test above).
+		fal.inject({ kind: 'status', status: 401, body: { error: 'invalid token' } });
+		await expect(testCredential(credentialsFor(fal), asN8n1)).resolves.toMatchObject({
+			status: 'OK',
+		});
+		expect(requestsOf(fal, 'submit')).toHaveLength(0);
+	});
+
 	it('works with a base URL given with a trailing slash', async () => {
 		const { fal } = server;
 		await expect(

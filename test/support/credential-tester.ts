@@ -40,6 +40,12 @@ export interface CredentialTestOptions {
 	credentialType?: string;
 	/** Package directory; default the repository root (its built dist/). */
 	packageDir?: string;
+	/**
+	 * Send the request as n8n 1.x does: its request helper knows `ignoreHttpStatusErrors` only as a
+	 * boolean (`if (ignoreHttpStatusErrors) validateStatus = () => true`, n8n-core 1.99), so an
+	 * `{ ignore, except }` object ignores every status there. The tester itself is the same in both.
+	 */
+	asN8n1?: boolean;
 }
 
 /** n8n's NoOp node description, the node the CLI borrows for declarative credential tests. */
@@ -103,7 +109,14 @@ export async function testCredential(
 					displayName: 'Temp',
 					name: 'temp',
 					type: 'string',
-					routing: { request: testRequest.request },
+					routing: {
+						request: options.asN8n1
+							? {
+									...testRequest.request,
+									ignoreHttpStatusErrors: Boolean(testRequest.request.ignoreHttpStatusErrors),
+								}
+							: testRequest.request,
+					},
 					default: '',
 				},
 			],

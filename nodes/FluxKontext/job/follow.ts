@@ -1,11 +1,11 @@
 import type { IDataObject } from 'n8n-workflow';
-import { sleep } from 'n8n-workflow';
 
 import type { CallOptions, FalClient } from '../transport';
 import { IDLE_MS } from '../transport';
 import { headerValue } from '../fal/answer';
 import { parseRetryAfter } from '../transport/retry';
 import { abortable, anySignal, chunksOf } from '../transport/signals';
+import { sleepUnlessAborted } from '../transport/sleep';
 import type { PollSighting } from './poll-schedule';
 import { JobWatch, nextPollDelay, RunTimes } from './poll-schedule';
 import { SseParser } from './sse';
@@ -158,7 +158,7 @@ async function untilNextPoll(
 		const delay = nextPollDelay(watch, runTimes.of(watch.endpoint), Date.now(), retryAfter);
 		if (delay <= 0) return;
 		try {
-			await sleep(delay, anySignal(signal, changed));
+			await sleepUnlessAborted(delay, anySignal(signal, changed));
 			return;
 		} catch {
 			// Stop, the halt or the Timeout end the wait; otherwise another item taught something.

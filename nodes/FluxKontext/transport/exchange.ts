@@ -1,5 +1,4 @@
 import type { IExecuteFunctions, IHttpRequestMethods, IHttpRequestOptions } from 'n8n-workflow';
-import { sleep } from 'n8n-workflow';
 
 import { CREDENTIAL_NAME } from '../fal/constants';
 import type { FalAnswer, Operation } from '../fal/answer';
@@ -11,6 +10,7 @@ import type { RequestKind } from './retry';
 import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from './retry';
 import type { ByteStream } from './signals';
 import { abortable, anySignal, startDeadline } from './signals';
+import { sleepUnlessAborted } from './sleep';
 
 /**
  * One HTTP exchange with fal, its deadline and its retries: the layer every request of the node
@@ -151,7 +151,7 @@ export class Exchange {
 			this.ctx.logger.debug(
 				`FLUX Kontext: retrying ${operation} in ${delay} ms (attempt ${attempt + 1}, ${why})`,
 			);
-			await sleep(delay, anySignal(options.signal, options.gate));
+			await sleepUnlessAborted(delay, anySignal(options.signal, options.gate));
 		}
 	}
 }

@@ -1,4 +1,4 @@
-import { sleep } from 'n8n-workflow';
+import { sleepUnlessAborted } from './sleep';
 
 /**
  * Abort signals for the request path. Every wait the node makes (an HTTP exchange, a stream event,
@@ -23,7 +23,7 @@ export class StallError extends Error {
 
 /**
  * A deadline that can be cleared: `signal` aborts with a StallError after `ms`, unless `clear()`
- * came first. (n8n-workflow's `sleep` keeps the timer; node code may not set its own.)
+ * came first. (n8n-workflow keeps the timer, through ./sleep; node code may not set its own.)
  */
 export function startDeadline(
 	ms: number,
@@ -31,7 +31,7 @@ export function startDeadline(
 ): { signal: AbortSignal; clear: () => void } {
 	const expired = new AbortController();
 	const cleared = new AbortController();
-	sleep(ms, cleared.signal).then(
+	sleepUnlessAborted(ms, cleared.signal).then(
 		() => expired.abort(new StallError(what, ms)),
 		() => undefined,
 	);

@@ -15,6 +15,8 @@ import * as path from 'node:path';
 import { freePort, runToEnd, start, until, type Proc } from './processes';
 
 export const N8N_FILES_FOLDER = '/home/node/.n8n-files';
+/** The newest n8n the e2e installs from this registry mirror (see install-n8n.sh). */
+export const NEWEST_N8N = '2.41.1';
 const ENCRYPTION_KEY = 'flux-kontext-e2e-encryption-key';
 export const OWNER = {
 	email: 'e2e@example.com',
@@ -27,7 +29,7 @@ const BROWSER_ID = 'flux-kontext-e2e-browser';
 
 export interface N8nInstall {
 	dir: string;
-	/** Folder holding Node 24's `node` binary. */
+	/** Folder holding the `node` binary n8n runs on (24, or 22 for the 1.x that declare it). */
 	nodeBin: string;
 	n8nBin: string;
 	version: string;
@@ -35,9 +37,9 @@ export interface N8nInstall {
 	require: NodeJS.Require;
 }
 
-/** Installs n8n (or finds it in the cache) with scripts/e2e/install-n8n.sh. */
-export function installN8n(repoRoot: string): N8nInstall {
-	const dir = runToEnd('bash', [path.join(repoRoot, 'scripts/e2e/install-n8n.sh')], {
+/** Installs n8n `version` (or finds it in the cache) with scripts/e2e/install-n8n.sh. */
+export function installN8n(repoRoot: string, version: string): N8nInstall {
+	const dir = runToEnd('bash', [path.join(repoRoot, 'scripts/e2e/install-n8n.sh'), version], {
 		timeoutMs: 45 * 60_000,
 	})
 		.trim()
@@ -324,12 +326,32 @@ export class Rest {
 		});
 	}
 
-	/** Starts a workflow from a trigger as the editor's "Execute workflow" does; the execution's id. */
+	/**
+	 * Starts a workflow from a trigger as the editor's "Execute workflow" does; the execution's id.
+	 * n8n 1.x wants the workflow itself in the body (as its editor sends it); 2.x takes the id alone.
+	 * A trigger given its data (the chat message) starts, on 1.x, only with the nodes after it named as
+	 * `startNodes` (else 1.x tries to run the trigger: "reading 'execute'").
+	 */
 	async run(workflowId: string, trigger: string, triggerData?: unknown): Promise<string> {
+		const workflowData = this.install.version.startsWith('1.')
+			? await this.call<{ connections: Record<string, { main?: Array<Array<{ node: string }>> }> }>(
+					'GET',
+					`/rest/workflows/${workflowId}`,
+				)
+			: undefined;
+		const startNodes =
+			workflowData && triggerData
+				? (workflowData.connections[trigger]?.main?.[0] ?? []).map(({ node }) => ({
+						name: node,
+						sourceData: null,
+					}))
+				: undefined;
 		const data = await this.call<{ executionId?: string }>(
 			'POST',
 			`/rest/workflows/${workflowId}/run`,
 			{
+				...(workflowData ? { workflowData } : {}),
+				...(startNodes ? { startNodes } : {}),
 				triggerToStartFrom: { name: trigger, ...(triggerData ? { data: triggerData } : {}) },
 			},
 		);
@@ -338,23 +360,31 @@ export class Rest {
 		return data.executionId;
 	}
 
-	async execution(id: string): Promise<Execution> {
+	async execution(id: string): Promise<Execution & { raw: string }> {
 		const data = await this.call<{ status: string; data: string }>('GET', `/rest/executions/${id}`);
 		const { parse } = this.install.require('flatted') as { parse: (text: string) => ExecutionData };
-		return { status: data.status, data: parse(data.data) };
+		return { status: data.status, data: parse(data.data), raw: data.data };
 	}
 
-	/** Polls an execution until its status is one of `statuses` (by default: finished one way or another). */
+	/**
+	 * Polls an execution until its status is one of `statuses` (by default: finished one way or
+	 * another) and its data reads the same twice in a row: n8n 1.x's worker writes the status before
+	 * the run data, so a read in between has the final status with half the data.
+	 */
 	async waitFor(
 		id: string,
 		timeoutMs: number,
 		statuses = ['success', 'error', 'canceled', 'crashed'],
 	): Promise<Execution> {
+		let previous: string | undefined;
 		return await until(
 			`execution ${id} to be ${statuses.join('/')}`,
 			async () => {
-				const execution = await this.execution(id);
-				return statuses.includes(execution.status) ? execution : undefined;
+				const { raw, ...execution } = await this.execution(id);
+				if (!statuses.includes(execution.status)) return undefined;
+				const settled = raw === previous;
+				previous = raw;
+				return settled ? execution : undefined;
 			},
 			timeoutMs,
 			300,
