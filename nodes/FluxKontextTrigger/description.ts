@@ -1,6 +1,10 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { binaryPropertyOutputOption, downloadImagesOption } from '../FluxKontext/actions/shared';
+import {
+	binaryPropertyOutputOption,
+	splitImagesOption,
+	downloadImagesOption,
+} from '../FluxKontext/actions/shared';
 import { DEFAULT_JWKS_URL } from './fal/webhook-keys';
 
 export const properties: INodeProperties[] = [
@@ -82,6 +86,7 @@ export const properties: INodeProperties[] = [
 				displayOptions: { show: { '/verification': ['falSignature'] } },
 			},
 			binaryPropertyOutputOption,
+			splitImagesOption,
 		],
 	},
 ];

@@ -13,11 +13,14 @@ import { falApiError, jobFailedError } from '../FluxKontext/fal/errors';
 import { urlsForRequest } from '../FluxKontext/fal/urls';
 import { asNodeError, Execution } from '../FluxKontext/job/execution';
 import { itemOfResult, resultItem } from '../FluxKontext/job/result';
+import { splitImageItems } from '../FluxKontext/helpers/image-items';
 import { FalClient } from '../FluxKontext/transport';
 
 interface Controls {
 	downloadImages: boolean;
 	binaryPropertyOutput: string;
+	/** Split Into Items: one item per image, as the action node's (helpers/image-items.ts). */
+	splitImages: boolean;
 }
 
 export async function outputDeliveries(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -31,7 +34,9 @@ export async function outputDeliveries(this: IExecuteFunctions): Promise<INodeEx
 		const requestId = String(delivery.request_id ?? '');
 		try {
 			const item = await deliveredItem(execution, delivery, itemIndex, hasCredential);
-			out.push({ ...item, pairedItem: { item: itemIndex } });
+			const { splitImages, binaryPropertyOutput } = controlsOf(this);
+			const shaped = splitImages ? splitImageItems(item, binaryPropertyOutput) : [item];
+			for (const one of shaped) out.push({ ...one, pairedItem: { item: itemIndex } });
 		} catch (error) {
 			const failure = asNodeError(this, error, itemIndex);
 			if (!this.continueOnFail()) throw failure;
@@ -51,6 +56,7 @@ function controlsOf(ctx: IExecuteFunctions): Controls {
 	return {
 		downloadImages: options.downloadImages !== false,
 		binaryPropertyOutput: prefix || 'data',
+		splitImages: options.splitImages === true,
 	};
 }
 

@@ -317,3 +317,18 @@ it('Download Images off: the URLs only; Put Output Images In Field names the bin
 	expect(off.executions[0].items[0].binary).toBeUndefined();
 	expect(Object.keys(named.executions[0].items[0].binary ?? {})).toEqual(['picture', 'picture_1']);
 });
+
+it('Split Into Items: one item per image, each with its binary under data, the job once', async () => {
+	const split = await activeTrigger({ options: { splitImages: true } });
+	await submitWithHandOff(split.url, 1, { numImages: 2 });
+	await server.fal.webhooksSettled();
+	await split.settled();
+	const items = split.executions[0].items;
+	expect(items).toHaveLength(2);
+	expect(items.map((item) => item.json.image_index)).toEqual([0, 1]);
+	expect(items.every((item) => isJpeg(item.binary!.data.data))).toBe(true);
+	expect(items[0].json.request_id).toBe(items[1].json.request_id);
+	expect(items[0].json.status).toBe('OK');
+	expect(items[1].json.status).toBeUndefined();
+	expect(items.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 0 }]);
+});
