@@ -3,6 +3,7 @@ import type { INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import type { ImageField } from '../../fal/endpoints';
 import type { Execution } from '../../job/execution';
 import { runImageJob } from './common';
+import { EDIT_IMAGES } from './edit.operation';
 import type { ImageInput, PendingImage } from './inputImages';
 import { closeImages, collectImages, imageInputProperties, sendImages } from './inputImages';
 
@@ -10,15 +11,8 @@ const show = { resource: ['image'], operation: ['inpaint'] };
 
 /** Inpaint's three images, by fal's field name: each from a URL or a binary field. */
 export const INPAINT_IMAGES: Record<ImageField, ImageInput> = {
-	image_url: {
-		source: 'imageSource',
-		sourceLabel: 'Image Source',
-		url: 'imageUrl',
-		binary: 'binaryPropertyName',
-		binaryDefault: 'data',
-		urlLabel: 'Image URL',
-		binaryLabel: 'Input Binary Field',
-	},
+	// The image to inpaint takes Edit's parameters (the contract names them the same).
+	image_url: EDIT_IMAGES,
 	mask_url: {
 		source: 'maskSource',
 		sourceLabel: 'Mask Source',
