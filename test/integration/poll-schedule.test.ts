@@ -83,6 +83,35 @@ describe('the poll schedule, through the engine', () => {
 				).toBeLessThanOrEqual(11);
 		}
 	});
+	it('lets a batch take turns: fewer polls than each alone, the shared end still seen early', async () => {
+		const { fal } = server;
+		fal.options.stream = '404';
+		fal.options.timing = () => ({ queueMs: 0, runMs: 3000 });
+		const parameters = textToImageParams({ prompt: byPrompt, options: { maxConcurrency: 10 } });
+		const alone = await runWorkflow({
+			parameters,
+			credentials: credentialsFor(fal),
+			items: prompts(1),
+		});
+		expect(alone.error).toBeUndefined();
+		const lonePolls = requestsOf(fal, 'status').length;
+		fal.reset();
+		fal.options.stream = '404';
+		fal.options.timing = () => ({ queueMs: 0, runMs: 3000 });
+		const batch = await runWorkflow({
+			parameters,
+			credentials: credentialsFor(fal),
+			items: prompts(10),
+		});
+		expect(batch.error).toBeUndefined();
+		expect(batch.output()).toHaveLength(10);
+		// Alone, a 3 s job is polled about 9 times; in turns, each of ten about 5 or 6 times.
+		expect(requestsOf(fal, 'status').length).toBeLessThan(lonePolls * 10 * 0.8);
+		// Together they poll every 70 ms or so: the first to ask after the end wakes the others.
+		for (const job of fal.jobs.values())
+			expect(job.resultFetchedAt! - job.completedAt!).toBeLessThan(1000);
+	});
+
 	it('the Timeout ends a wait the schedule planned long (far from the learned end) on time', async () => {
 		const { fal } = server;
 		fal.options.stream = '404';

@@ -124,21 +124,28 @@ async function poll(
 ): Promise<IDataObject> {
 	const watch = new JobWatch(job.endpoint, job.submittedAt, options.itemIndex);
 	let retryAfter: number | undefined;
-	for (;;) {
-		await untilNextPoll(watch, runTimes, retryAfter, options.signal);
-		const at = Date.now();
-		const answer = await client.status(statusUrl, false, options);
-		const status = client.expectJson(answer, 'status', options);
-		onStatus(status);
-		const sighting = sightingOf(at, status);
-		if (isFinal(status)) {
-			runTimes.learn(watch, sighting);
-			return status;
+	// The items polling jobs of one endpoint take turns while nothing is learned (poll-turns.ts).
+	runTimes.enter(watch);
+	try {
+		for (;;) {
+			await untilNextPoll(watch, runTimes, retryAfter, options.signal);
+			const at = Date.now();
+			const answer = await client.status(statusUrl, false, options);
+			const status = client.expectJson(answer, 'status', options);
+			onStatus(status);
+			const sighting = sightingOf(at, status);
+			if (isFinal(status)) {
+				runTimes.leave(watch);
+				runTimes.learn(watch, sighting);
+				return status;
+			}
+			watch.observe(sighting);
+			// Counted from the answer, as the server meant it; the schedule counts from the poll.
+			const wait = parseRetryAfter(headerValue(answer.headers, 'retry-after'));
+			retryAfter = wait === undefined ? undefined : wait + (Date.now() - at);
 		}
-		watch.observe(sighting);
-		// Counted from the answer, as the server meant it; the schedule counts from the poll.
-		const wait = parseRetryAfter(headerValue(answer.headers, 'retry-after'));
-		retryAfter = wait === undefined ? undefined : wait + (Date.now() - at);
+	} finally {
+		runTimes.leave(watch);
 	}
 }
 
