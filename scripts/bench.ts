@@ -21,7 +21,7 @@
  *                            runs when it waits (Max Concurrent Requests 10) and when it hands the jobs off to
  *                            a FLUX Kontext Trigger's URL, and when the trigger's 50 executions are done
  *
- * `npm run bench -- --memory` prints only figure 6, `--handoff` only figure 7, `--polling` only figure 2b.
+ * `npm run bench -- --memory` prints only figure 6, `--handoff` only figure 7, `--polling` only figure 2b, `--cpu` only figure 4.
  */
 import { fork } from 'node:child_process';
 import * as os from 'node:os';
@@ -557,6 +557,14 @@ async function main(): Promise<void> {
 	if (bigFile >= 0) return await bigFileFigure(process.argv[bigFile + 1] as Side);
 	const memoryOnly = process.argv.includes('--memory');
 	if (process.argv.includes('--polling')) return await pollScheduleFigures();
+	if (process.argv.includes('--cpu')) {
+		const child = await startFakeFalChild(null);
+		try {
+			return await cpuFigure(child);
+		} finally {
+			await child.stop();
+		}
+	}
 	const cpus = os.cpus();
 	console.log(
 		`FLUX Kontext bench · Node ${process.version} · ${cpus.length} CPU${cpus.length === 1 ? '' : 's'} (${cpus[0]?.model.trim() ?? 'unknown'}) · ${os.platform()} ${os.arch()}`,

@@ -123,6 +123,42 @@ describe('the poll schedule, with nothing learned', () => {
 	});
 });
 
+describe('the poll schedule, with nothing learned: who takes no turns', () => {
+	it('polls the one running job among queued ones as a lone job', () => {
+		const lone = simulate([{ submitAt: 0, queueMs: 0, runMs: 3000 }]);
+		const batch = simulate(
+			Array.from({ length: 10 }, (_, i) => ({
+				submitAt: i,
+				queueMs: i === 0 ? 0 : 20_000,
+				runMs: 3000,
+			})),
+		);
+		const [running] = batch.items;
+		// Once the others are seen queued it has no one to take turns with: today's 500 ms.
+		const gaps = gapsOf(running.polls.filter((at) => at >= 1000));
+		expect(Math.max(...gaps)).toBeLessThanOrEqual(SCHEDULE.maxMs);
+		expect(running.seenAt! - running.end).toBeLessThanOrEqual(SCHEDULE.maxMs + 4);
+		expect(running.polls.length).toBeLessThanOrEqual(lone.polls + 1);
+	});
+
+	it('polls each of a batch of jobs submitted elsewhere (Get Result) as today', () => {
+		const runTimes = new RunTimes();
+		const watches = Array.from({ length: 5 }, (_, i) => new JobWatch('', undefined, i));
+		for (const watch of watches) runTimes.enter(watch);
+		for (const watch of watches) {
+			expect(nextPollDelay(watch, runTimes.of(''), 0)).toBe(0);
+			const delays: number[] = [];
+			for (let at = 0, n = 0; n < 6; n++) {
+				watch.observe({ at, status: 'IN_PROGRESS' });
+				const delay = nextPollDelay(watch, runTimes.of(''), at);
+				delays.push(Math.round(delay));
+				at += delay;
+			}
+			expect(delays).toEqual([100, 150, 225, 338, 500, 500]);
+		}
+	});
+});
+
 describe('the poll schedule, learned from the jobs that finished', () => {
 	function learnedFrom(runMs: number): RunTimes {
 		const runTimes = new RunTimes();

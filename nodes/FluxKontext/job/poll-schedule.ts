@@ -4,13 +4,14 @@
  * job's watch (so that the items of a batch can take turns: poll-turns.ts).
  *
  * With nothing learned yet, a lone job is polled as the node always did, and the items of a batch
- * take turns (poll-turns.ts). Once a job of the same endpoint has finished in this
- * execution, it predicts when this one ends: the learned run times (fal's
- * `metrics.inference_time`, kept within what the polls saw) from when the job left the queue, or
- * the learned submit-to-end times for a job never seen queued. It then polls sparsely while the
- * job is far from that window, densely within it, and backs off to 500 ms once the job is later
- * than any learned. A queued job is polled every 500 ms, less often the further back it is. Never
- * less than 100 ms after the previous poll (10 a second per item), nor before a Retry-After.
+ * take turns (poll-turns.ts). Once a job of the same endpoint has finished in this execution, it
+ * predicts when this one ends: the learned run times (fal's `metrics.inference_time`, kept within
+ * what the polls saw) from when the job left the queue, or the learned submit-to-end times for a
+ * job never seen queued. It then polls sparsely while the job is far from that window, every 150
+ * to 200 ms within it, as often for 2 s once the job is later than any learned (the others of a
+ * batch end one after another), then backs off to 500 ms. A queued job is polled every 500 ms,
+ * less often the further back it is. Never less than 100 ms after the previous poll (10 a second
+ * per item), nor before a Retry-After.
  */
 
 import type { JobWatch, PollSighting } from './poll-watch';
@@ -155,8 +156,7 @@ function planned(watch: JobWatch, learned: Samples | undefined, now: number): nu
 		SCHEDULE.windowMinMs,
 	);
 	if (now <= to) return last + gap;
-	// Later than any learned: as densely while within this share of the run time, then less so.
-	const dense = SCHEDULE.lateDenseShare * (to - (watch.startWindow()?.[0] ?? to));
-	const late = Math.max(0, now - to - dense);
+	// Later than any learned (the others of a batch end one after another): as densely for a while.
+	const late = Math.max(0, now - to - SCHEDULE.lateDenseMs);
 	return last + Math.min(gap + SCHEDULE.lateShare * late, SCHEDULE.maxMs);
 }

@@ -28,11 +28,13 @@ export function firstPoll(
 /** The next poll after the one at `last`. */
 export function nextUnlearned(watch: JobWatch, last: number, following: JobWatch[] = []): number {
 	const { cycle, turns } = turnOf(watch, following);
-	if (following.length <= 1) return last + cycle;
 	if (turns) {
 		const plans = plansOf(watch, turns);
-		return freest(last + cycle / 2, last + cycle, last + cycle * 1.5, plans, cycle / turns.length);
+		const latest = last + Math.max(cycle, Math.min(cycle * 1.5, SCHEDULE.turnCycleMaxMs));
+		return freest(last + cycle / 2, last + cycle, latest, plans, cycle / turns.length);
 	}
+	// Alone, the only one running, or a job submitted elsewhere: today's back-off.
+	if (watch.state !== 'queued') return last + cycle;
 	// Queued, or Get Result: at this item's golden-ratio phase, the queued share any cycle evenly.
 	const from = last + cycle * 0.4;
 	const at = cycle * watch.phase;
@@ -47,10 +49,12 @@ function turnOf(watch: JobWatch, following: JobWatch[]): { cycle: number; turns?
 	// A job submitted here was first asked at 100 ms: its next gap is today's second one.
 	const asked = watch.polls - (watch.submittedAt === undefined ? 1 : 0);
 	const today = Math.min(SCHEDULE.firstMs * SCHEDULE.factor ** asked, SCHEDULE.maxMs);
+	if (watch.submittedAt === undefined) return { cycle: today };
 	const turns = following.filter((other) => other.state !== 'queued');
-	const taking = watch.submittedAt !== undefined && turns.includes(watch) && turns.length > 1;
-	const n = taking ? turns.length : following.length;
-	const waited = watch.submittedAt === undefined ? 0 : (watch.lastPollAt ?? 0) - watch.submittedAt;
+	const taking = turns.includes(watch) && turns.length > 1;
+	// Not taking turns: alone among running ones (n = 1), or queued among the queued.
+	const n = taking ? turns.length : watch.state === 'queued' ? following.length - turns.length : 1;
+	const waited = (watch.lastPollAt ?? watch.submittedAt) - watch.submittedAt;
 	const longest = Math.min(
 		Math.max(SCHEDULE.turnCycleMs, SCHEDULE.turnGrowth * waited),
 		SCHEDULE.turnCycleMaxMs,

@@ -36,10 +36,10 @@ export const SCHEDULE = {
 	marginMs: 50,
 	marginShare: 0.02,
 	/**
-	 * After the window: the same gap while the job is later by less than this share of the run
-	 * time, then growing by `lateShare` of the lateness beyond that, up to `maxMs`.
+	 * After the window: the same gap for this long, then growing by `lateShare` of the lateness
+	 * beyond it, up to `maxMs`.
 	 */
-	lateDenseShare: 1,
+	lateDenseMs: 2000,
 	lateShare: 0.1,
 	/** Samples kept per endpoint (the most recent). */
 	samples: 50,
