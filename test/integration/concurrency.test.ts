@@ -2,8 +2,6 @@
  * Issue 3: items run in parallel with exact order and pairing; completion is seen over fal's SSE status stream,
  * with polling as the automatic fallback; Retry-After is honoured.
  */
-import { performance } from 'node:perf_hooks';
-
 import { makePng } from '../support/fake-fal';
 import { runWorkflow } from '../support/engine';
 import {
@@ -24,20 +22,32 @@ const prompts = (n: number) =>
 describe('items in parallel', () => {
 	it("keeps input order and pairedItem when jobs finish in reverse order, in about one job's time", async () => {
 		const { fal } = server;
-		// item i completes 1500 + (4 - i) x 300 ms after the first submit, whenever its own came (a busy
-		// machine spreads the five submits apart): the last item finishes first
-		let firstSubmit: number | undefined;
-		fal.options.timing = (input) => {
-			const now = performance.now();
-			firstSubmit ??= now;
-			const i = Number(String(input.prompt).split(' ')[1]);
-			return { queueMs: 0, runMs: Math.max(0, firstSubmit + 1500 + (4 - i) * 300 - now) };
+		// Every job stays queued until all five are submitted (or, for a node that does not submit them
+		// all at once, until 5 s have passed); then they are run one after another from the last to the
+		// first, each after the one before has completed. The order does not depend on the machine's load.
+		let holding = true;
+		const releaseInReverse = async () => {
+			holding = false;
+			const held = [...fal.jobs.values()].reverse();
+			for (const job of held) {
+				await new Promise((resolve) => setTimeout(resolve, 100));
+				fal.release(job.id);
+				await eventually(() => job.state === 'COMPLETED', 10_000);
+			}
+		};
+		let released: Promise<void> | undefined;
+		const deadline = setTimeout(() => (released ??= releaseInReverse()), 5000);
+		fal.options.timing = (_input, index) => {
+			if (index === 4) setImmediate(() => (released ??= releaseInReverse()));
+			return { queueMs: holding ? Infinity : 0, runMs: 50 };
 		};
 		const run = await runWorkflow({
 			parameters: textToImageParams({ prompt: '={{ $json.prompt }}' }),
 			credentials: credentialsFor(fal),
 			items: prompts(5),
 		});
+		clearTimeout(deadline);
+		await released;
 		expect(run.error).toBeUndefined();
 		const output = run.output();
 		expect(output.map((item) => item.json.prompt)).toEqual([
@@ -207,7 +217,7 @@ describe('completion detection', () => {
 			kind: 'status',
 			status: 429,
 			body: { detail: 'Too many requests' },
-			headers: { 'Retry-After': '1' },
+			headers: { 'Retry-After': '2' },
 		});
 		const run = await runWorkflow({
 			parameters: textToImageParams(),
@@ -215,8 +225,10 @@ describe('completion detection', () => {
 		});
 		expect(run.error).toBeUndefined();
 		const [throttled, next] = requestsOf(fal, 'status');
-		expect(next.at - throttled.at).toBeGreaterThanOrEqual(950);
-		expect(next.at - throttled.at).toBeLessThan(1500);
+		// At least the Retry-After, and not twice it (nor a back-off of its own on top of a long one): a
+		// busy machine delays the next poll by far less than the 2 s of margin.
+		expect(next.at - throttled.at).toBeGreaterThanOrEqual(1950);
+		expect(next.at - throttled.at).toBeLessThan(2 * 2000);
 	});
 
 	it('honours Retry-After on a throttled result fetch', async () => {

@@ -137,8 +137,9 @@ function expectJpeg(bytes: Buffer): void {
 
 describe('queue lifecycle', () => {
 	it('submit -> 202 status -> streamed events -> result -> downloadable PNGs', async () => {
-		// Long enough in the queue that the first status poll sees IN_QUEUE even on a slow machine.
-		fal.options.timing = () => ({ queueMs: 1500, runMs: 40 });
+		// Held in the queue until released below, so the first status poll and the stream's first event see
+		// IN_QUEUE however late they arrive on a busy machine.
+		fal.options.timing = () => ({ queueMs: Infinity, runMs: 40 });
 		const sub = await submit('fal-ai/flux-pro/kontext/text-to-image', {
 			prompt: 'a red fox',
 			output_format: 'png',
@@ -165,6 +166,7 @@ describe('queue lifecycle', () => {
 		const stream = await fetch(`${sub.status_url}/stream?logs=1`, { headers: AUTH });
 		expect(stream.status).toBe(200);
 		expect(stream.headers.get('content-type')).toBe('text/event-stream');
+		expect(fal.release(sub.request_id)).toBe(true);
 		const { events, error } = await readEvents(stream);
 		expect(error).toBeUndefined();
 		const states = events.map((e) => e.status);
@@ -230,7 +232,9 @@ describe('queue lifecycle', () => {
 
 	it('serves JPEG by default, data URIs with sync_mode, large PNGs with pngBytes', async () => {
 		fal.options.pngBytes = 300_000;
-		fal.options.timing = () => ({ queueMs: 200, runMs: 20 });
+		// Held in the queue until all three are submitted (released below), so the queue positions do not
+		// depend on how fast the submits follow one another.
+		fal.options.timing = () => ({ queueMs: Infinity, runMs: 20 });
 		const jpeg = await submit('fal-ai/flux-pro/kontext', { prompt: 'edit', image_url: IMAGE_URL });
 		const sync = await submit('fal-ai/flux-pro/kontext/max/multi', {
 			prompt: 'merge',
@@ -244,6 +248,7 @@ describe('queue lifecycle', () => {
 		});
 		expect(sync.queue_position).toBe(1);
 		expect(big.queue_position).toBe(2);
+		for (const s of [jpeg, sync, big]) expect(fal.release(s.request_id)).toBe(true);
 		await Promise.all([jpeg, sync, big].map((s) => waitForCompletion(s.status_url)));
 
 		const jpegResult = (await (await fetch(jpeg.response_url, { headers: AUTH })).json()) as any;

@@ -82,7 +82,11 @@ export interface FakeFalOptions {
 	resultExpiry?: { smallMs: number; largeMs: number; largeBytes: number };
 	/** Origin written into status_url/response_url/cancel_url of submit & status answers. Default: this server's own url (like fal). Gateways hand back 'https://queue.fal.run'. */
 	publicBaseUrl?: string;
-	/** Timing of a job from its input (the JSON body) and its submit order (0-based). Default () => ({ queueMs: 20, runMs: 50 }). */
+	/**
+	 * Timing of a job from its input (the JSON body) and its submit order (0-based). `queueMs: Infinity`: the job
+	 * stays queued until `release(id)` (a test that must see it queued, whatever the machine's load). Default
+	 * () => ({ queueMs: 20, runMs: 50 }).
+	 */
 	timing?: (input: Record<string, unknown>, index: number) => { queueMs: number; runMs: number };
 	/**
 	 * Whether GET .../status/stream is offered. 'ok' (default) | '404' | '405' | 'break' (sends the first event then
@@ -560,6 +564,14 @@ export class FakeFal {
 		for (let i = 0; i < n; i++) this.pendingFailures.push({ ...DEFAULT_FAILURE, ...failure });
 	}
 
+	/** Starts a queued job now, as if its turn had come (for jobs held with `queueMs: Infinity`); false if it was not queued. */
+	release(id: string): boolean {
+		const job = this.jobs.get(id);
+		if (job?.state !== 'IN_QUEUE') return false;
+		this.startRunning(job);
+		return true;
+	}
+
 	/** Clear records, jobs (and their timers and streams), webhooks and faults; options back to the start values. */
 	reset(): void {
 		this.generation++;
@@ -930,7 +942,7 @@ export class FakeFal {
 		const queuePosition = this.queuePosition(job);
 		this.jobs.set(job.id, job);
 		this.runtimes.set(job.id, { logs: [], timers: new Set(), listeners: new Set() });
-		this.after(job, queueMs, () => this.startRunning(job));
+		if (Number.isFinite(queueMs)) this.after(job, queueMs, () => this.startRunning(job));
 		if (job.startTimeoutS !== undefined)
 			this.after(job, job.startTimeoutS * 1000, () => this.expire(job));
 
