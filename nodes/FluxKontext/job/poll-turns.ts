@@ -35,7 +35,7 @@ export function nextUnlearned(watch: JobWatch, last: number, following: JobWatch
 	}
 	// Alone, the only one running, or a job submitted elsewhere: today's back-off.
 	if (watch.state !== 'queued') return last + cycle;
-	// Queued, or Get Result: at this item's golden-ratio phase, the queued share any cycle evenly.
+	// Queued: at this item's golden-ratio phase, so that the queued share any cycle evenly.
 	const from = last + cycle * 0.4;
 	const at = cycle * watch.phase;
 	return from + ((((at - from) % cycle) + cycle) % cycle);
