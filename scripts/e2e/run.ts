@@ -209,6 +209,23 @@ async function holdsFalImage(rest: Rest, item: OutputItem): Promise<number> {
 	return bytes.length;
 }
 
+/** Runs an example as shipped: our node in it, its first output item and the fal job behind that. */
+async function runOurNode(ctx: Context, key: string) {
+	const execution = await runExample(ctx, key);
+	const node = nodeOf(examples[key], (n) => ours(n.type));
+	const [item] = outputOf(execution, node.name);
+	return { node, item, job: ctx.fal.jobs.get(String(item.json.request_id)) };
+}
+
+/** The item holds fal's image as PNG binary data: its size, as a check's summary. */
+async function pngOf(ctx: Context, item: OutputItem): Promise<string> {
+	assert(
+		item.binary?.data.mimeType === 'image/png',
+		`binary: ${JSON.stringify(item.binary?.data)}`,
+	);
+	return `${await holdsFalImage(ctx.rest, item)} bytes of PNG`;
+}
+
 const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 	[
 		'the package loads: n8n lists the node, its tool variant and the credential',
@@ -258,28 +275,18 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 	[
 		"edit-image-from-url: the edited image is binary data of the node's output",
 		async (ctx) => {
-			const execution = await runExample(ctx, 'edit-image-from-url');
-			const node = nodeOf(examples['edit-image-from-url'], (n) => ours(n.type));
-			const [item] = outputOf(execution, node.name);
-			const job = ctx.fal.jobs.get(String(item.json.request_id));
+			const { node, item, job } = await runOurNode(ctx, 'edit-image-from-url');
 			assert(
 				job?.input.image_url === node.parameters.imageUrl,
 				`fal got ${JSON.stringify(job?.input)}`,
 			);
-			assert(
-				item.binary?.data.mimeType === 'image/png',
-				`binary: ${JSON.stringify(item.binary?.data)}`,
-			);
-			return `${await holdsFalImage(ctx.rest, item)} bytes of PNG`;
+			return await pngOf(ctx, item);
 		},
 	],
 	[
 		'product-into-scene-inpaint: scene, mask and product reach the inpaint endpoint; PNG out',
 		async (ctx) => {
-			const execution = await runExample(ctx, 'product-into-scene-inpaint');
-			const node = nodeOf(examples['product-into-scene-inpaint'], (n) => ours(n.type));
-			const [item] = outputOf(execution, node.name);
-			const job = ctx.fal.jobs.get(String(item.json.request_id));
+			const { item, job } = await runOurNode(ctx, 'product-into-scene-inpaint');
 			assert(
 				job?.endpoint === 'fal-ai/flux-kontext-lora/inpaint' &&
 					[job.input.image_url, job.input.mask_url, job.input.reference_image_url].every(
@@ -287,22 +294,13 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 					),
 				`fal got ${job?.endpoint} ${JSON.stringify(job?.input)}`,
 			);
-			assert(
-				item.binary?.data.mimeType === 'image/png',
-				`binary: ${JSON.stringify(item.binary?.data)}`,
-			);
-			return `${await holdsFalImage(ctx.rest, item)} bytes of PNG`;
+			return await pngOf(ctx, item);
 		},
 	],
 	[
 		'style-with-lora: the LoRA edit sends its LoRA; PNG out',
 		async (ctx) => {
-			const execution = await runExample(ctx, 'style-with-lora');
-			const [item] = outputOf(
-				execution,
-				nodeOf(examples['style-with-lora'], (n) => ours(n.type)).name,
-			);
-			const job = ctx.fal.jobs.get(String(item.json.request_id));
+			const { item, job } = await runOurNode(ctx, 'style-with-lora');
 			const loras = job?.input.loras as Array<{ path: string; scale: number }> | undefined;
 			assert(
 				job?.endpoint === 'fal-ai/flux-kontext-lora' &&
@@ -310,7 +308,7 @@ const checks: Array<[string, (ctx: Context) => Promise<string | void>]> = [
 					loras[0].scale === 1.2,
 				`fal got ${job?.endpoint} ${JSON.stringify(job?.input)}`,
 			);
-			return `${await holdsFalImage(ctx.rest, item)} bytes of PNG`;
+			return await pngOf(ctx, item);
 		},
 	],
 	[
