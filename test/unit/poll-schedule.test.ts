@@ -121,6 +121,25 @@ describe('the poll schedule, with nothing learned', () => {
 		expect(Math.max(...gaps)).toBeLessThan(200);
 		for (const item of queued) expect(item.seenAt! - item.end).toBeLessThan(400);
 	});
+
+	it('keeps the jobs that started later out of the turns of those that started together', () => {
+		// 7 jobs run from their submit; 3 wait in the queue for 5-6 s, then run as long.
+		const batch = Array.from({ length: 10 }, (_, i) => ({
+			submitAt: i,
+			queueMs: i >= 7 ? 5000 + 300 * (i - 7) : 0,
+			runMs: 15_000,
+		}));
+		const { items } = simulate(batch);
+		const [together, later] = [items.slice(0, 7), items.slice(7)];
+		for (const item of later) expect(item.watch.lastQueuedAt).toBeDefined();
+		// The 7 poll as one every 70 ms or so up to their shared end (the later ones' polls, in
+		// between, would leave holes: they cannot see it)...
+		const polls = together.flatMap((item) => item.polls.filter((at) => at < 15_000));
+		const gaps = gapsOf(polls.sort((a, b) => a - b).filter((at) => at >= 10_000));
+		expect(Math.max(...gaps)).toBeLessThan(150);
+		// ...so that all 7 see it soon after.
+		for (const item of together) expect(item.seenAt! - item.end).toBeLessThan(150);
+	});
 });
 
 describe('the poll schedule, with nothing learned: who takes no turns', () => {
