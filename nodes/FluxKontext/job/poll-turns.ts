@@ -1,13 +1,14 @@
 /**
  * The poll schedule with nothing learned yet (poll-schedule.ts learns from finished jobs). A lone
  * job is polled as the node always did: 100 ms after the submit, then 1.5x longer each time, up to
- * one poll every 500 ms. The items of a batch whose jobs are not known to be queued take turns, in
+ * one poll every 500 ms. The items of a batch whose jobs started at their submit take turns, in
  * rotation: each polls one turn after the latest poll the others planned, so that together they
  * poll every 70 ms, each once per 70 ms times their number (never more often than a lone job, at
- * least every 700 ms, later every tenth of the time waited up to a second). Jobs alike end alike, so
- * an end they share is seen within about 70 ms, and the first that ends teaches the others (a job's
- * own end later than the others' is seen within its cycle), at a fraction of the requests of each on
- * its own. A queued job keeps its own pace, at its golden-ratio phase.
+ * least every 700 ms, later every tenth of the time waited up to a second). Jobs alike end alike,
+ * so an end they share is seen within about 70 ms, and the first that ends teaches the others (a
+ * job's own end later than the others' is seen within its cycle), at a fraction of the requests
+ * of each on its own. A job seen queued started later: it keeps its own pace, at its golden-ratio
+ * phase.
  */
 import type { JobWatch } from './poll-watch';
 import { SCHEDULE } from './poll-watch';
