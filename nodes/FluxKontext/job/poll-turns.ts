@@ -39,30 +39,29 @@ export function nextUnlearned(watch: JobWatch, last: number, following: JobWatch
 }
 
 /**
- * How often this item polls (see the top), and the items taking turns with it: none when it is
- * queued, alone, or a job submitted elsewhere.
+ * How often this item polls (see the top), and the items taking turns with it: none when it was
+ * seen queued, is alone, or is a job submitted elsewhere.
  */
 function turnOf(watch: JobWatch, following: JobWatch[]): { cycle: number; turns?: JobWatch[] } {
 	// A job submitted here was first asked at 100 ms: its next gap is today's second one.
 	const asked = watch.polls - (watch.submittedAt === undefined ? 1 : 0);
 	const today = Math.min(SCHEDULE.firstMs * SCHEDULE.factor ** asked, SCHEDULE.maxMs);
 	if (watch.submittedAt === undefined) return { cycle: today };
-	// Turns are taken by the jobs that started at their submit: alike, they end alike.
-	const turns = following.filter((other) => other.lastQueuedAt === undefined);
-	const taking = turns.includes(watch) && turns.length > 1;
-	// Not taking turns: alone (n = 1), or among the queued and those that started later.
-	const n = taking
-		? turns.length
-		: watch.lastQueuedAt !== undefined
-			? following.length - turns.length
-			: 1;
+	// Turns are taken by the jobs that started at their submit: alike, they end alike. A job seen
+	// queued started later: it shares a cycle with the others seen queued, each at its phase.
+	const seenQueued = watch.lastQueuedAt !== undefined;
+	const alike = following.filter(
+		(other) => other.submittedAt !== undefined && (other.lastQueuedAt !== undefined) === seenQueued,
+	);
+	const taking = !seenQueued && alike.length > 1 && alike.includes(watch);
+	const n = taking || seenQueued ? alike.length : 1;
 	const waited = (watch.lastPollAt ?? watch.submittedAt) - watch.submittedAt;
 	const longest = Math.min(
 		Math.max(SCHEDULE.turnCycleMs, SCHEDULE.turnGrowth * waited),
 		SCHEDULE.turnCycleMaxMs,
 	);
 	const cycle = Math.max(today, Math.min(SCHEDULE.turnMs * n, longest));
-	return { cycle, turns: taking ? turns : undefined };
+	return { cycle, turns: taking ? alike : undefined };
 }
 
 /**
