@@ -1,14 +1,16 @@
 /**
  * The poll schedule with nothing learned yet (poll-schedule.ts learns from finished jobs). A lone
  * job is polled as the node always did: 100 ms after the submit, then 1.5x longer each time, up to
- * one poll every 500 ms. The items of a batch whose jobs started at their submit take turns, in
- * rotation: each polls one turn after the latest poll the others planned, so that together they
- * poll every 70 ms, each once per 70 ms times their number (never more often than a lone job, at
- * least every 700 ms, later every tenth of the time waited up to a second). Jobs alike end alike,
- * so an end they share is seen within about 70 ms, and the first that ends teaches the others (a
- * job's own end later than the others' is seen within its cycle), at a fraction of the requests
- * of each on its own. A job seen queued started later: it keeps its own pace, at its golden-ratio
- * phase.
+ * one poll every 500 ms. The items of a batch whose jobs started alike take turns, in rotation:
+ * each polls one turn after the latest poll the others planned, so that together they poll about
+ * every 70 ms, each once per 70 ms times their number, but never more often than a lone job (so
+ * less often only when more than 7 take turns), at least every 700 ms, later every tenth of the
+ * time waited up to a second. Jobs alike end alike: an end they share is seen within about 70 ms,
+ * and the first that ends teaches the others (a job's own end later than the others' is seen
+ * within its cycle). Alike are the jobs that started at their submit, and apart from them those
+ * seen queued first (they started later). An item whose poll is under way or planned a cycle or
+ * more ahead (a long Retry-After) is out of the turns until it plans again. A queued job keeps its
+ * own pace, at its golden-ratio phase.
  */
 import type { JobWatch } from './poll-watch';
 import { SCHEDULE } from './poll-watch';
@@ -22,65 +24,85 @@ export function firstPoll(
 	const first = submittedAt + SCHEDULE.firstMs;
 	const { cycle, turns } = turnOf(watch, following);
 	if (!turns) return first + (cycle - SCHEDULE.firstMs) * watch.phase;
-	return inRotation(watch, turns, cycle, first, first + cycle);
+	return inRotation(watch, turns, cycle, submittedAt, first, first + cycle) ?? first;
 }
 
 /** The next poll after the one at `last`. */
 export function nextUnlearned(watch: JobWatch, last: number, following: JobWatch[] = []): number {
-	const { cycle, turns } = turnOf(watch, following);
-	if (turns) return inRotation(watch, turns, cycle, last + cycle / 2, last + cycle * 1.5);
-	// Alone, the only one running, or a job submitted elsewhere: today's back-off.
-	if (watch.lastQueuedAt === undefined) return last + cycle;
-	// Queued, or started later than the others: at its golden-ratio phase, so that such jobs
-	// share any cycle evenly.
+	const { cycle, today, turns } = turnOf(watch, following);
+	if (turns) {
+		const earliest = last + Math.max(cycle / 2, today);
+		return inRotation(watch, turns, cycle, last, earliest, last + cycle) ?? last + cycle;
+	}
+	// Alone, or a job submitted elsewhere: today's back-off.
+	if (watch.state !== 'queued') return last + cycle;
+	// Queued: at this item's golden-ratio phase, so that the queued share any cycle evenly.
 	const from = last + cycle * 0.4;
 	const at = cycle * watch.phase;
 	return from + ((((at - from) % cycle) + cycle) % cycle);
 }
 
+interface Turn {
+	/** How often this item polls. */
+	cycle: number;
+	/** How often a lone job would, now. */
+	today: number;
+	/** The items it takes turns with (itself among them): undefined when it takes none. */
+	turns?: JobWatch[];
+}
+
 /**
- * How often this item polls (see the top), and the items taking turns with it: none when it was
- * seen queued, is alone, or is a job submitted elsewhere.
+ * How often this item polls (see the top), and the items it takes turns with: none when it is
+ * queued, alone, or a job submitted elsewhere.
  */
-function turnOf(watch: JobWatch, following: JobWatch[]): { cycle: number; turns?: JobWatch[] } {
+function turnOf(watch: JobWatch, following: JobWatch[]): Turn {
 	// A job submitted here was first asked at 100 ms: its next gap is today's second one.
 	const asked = watch.polls - (watch.submittedAt === undefined ? 1 : 0);
 	const today = Math.min(SCHEDULE.firstMs * SCHEDULE.factor ** asked, SCHEDULE.maxMs);
-	if (watch.submittedAt === undefined) return { cycle: today };
-	// Turns are taken by the jobs that started at their submit: alike, they end alike. A job seen
-	// queued started later: it shares a cycle with the others seen queued, each at its phase.
+	if (watch.submittedAt === undefined) return { cycle: today, today };
+	const mine = following.filter((other) => other.submittedAt !== undefined);
+	const queued = watch.state === 'queued';
+	// Jobs alike end alike: those that started at their submit take turns among themselves, and so
+	// do those seen queued first (which started later), so that an end the alike share falls
+	// between two of their own polls, not among the others'. The queued share a cycle, each at
+	// its phase.
 	const seenQueued = watch.lastQueuedAt !== undefined;
-	const alike = following.filter(
-		(other) => other.submittedAt !== undefined && (other.lastQueuedAt !== undefined) === seenQueued,
+	const alike = mine.filter((other) =>
+		queued
+			? other.state === 'queued'
+			: other.state !== 'queued' && (other.lastQueuedAt !== undefined) === seenQueued,
 	);
-	const taking = !seenQueued && alike.length > 1 && alike.includes(watch);
-	const n = taking || seenQueued ? alike.length : 1;
+	const n = alike.length;
 	const waited = (watch.lastPollAt ?? watch.submittedAt) - watch.submittedAt;
 	const longest = Math.min(
 		Math.max(SCHEDULE.turnCycleMs, SCHEDULE.turnGrowth * waited),
 		SCHEDULE.turnCycleMaxMs,
 	);
 	const cycle = Math.max(today, Math.min(SCHEDULE.turnMs * n, longest));
-	return { cycle, turns: taking ? alike : undefined };
+	return { cycle, today, turns: queued || n < 2 ? undefined : alike };
 }
 
 /**
- * The next turn of this item: one turn (its cycle shared by the items taking turns) after the
- * latest poll the others planned before `latest`, within [earliest, latest].
+ * One turn after the latest poll the others taking turns planned within (`after`, `latest`): a
+ * turn is the cycle shared by them and this item. Plans before `after` are polls under way, and
+ * plans from `latest` on (a long Retry-After) are out of the turns. Undefined when none is left.
  */
 function inRotation(
 	watch: JobWatch,
 	turns: JobWatch[],
 	cycle: number,
+	after: number,
 	earliest: number,
 	latest: number,
-): number {
-	let after: number | undefined;
+): number | undefined {
+	let last: number | undefined;
+	let taking = 1;
 	for (const other of turns) {
 		const at = other.plannedAt;
-		if (other !== watch && at !== undefined && at < latest && (after === undefined || at > after))
-			after = at;
+		if (other === watch || at === undefined || at <= after || at >= latest) continue;
+		taking++;
+		if (last === undefined || at > last) last = at;
 	}
-	if (after === undefined) return earliest;
-	return Math.min(latest, Math.max(earliest, after + cycle / turns.length));
+	if (last === undefined) return undefined;
+	return Math.min(latest, Math.max(earliest, last + cycle / taking));
 }
