@@ -10,6 +10,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { CREDENTIAL_NAME } from '../FluxKontext/fal/constants';
 import { errorTypeOf } from '../FluxKontext/fal/answer';
 import { falApiError, jobFailedError } from '../FluxKontext/fal/errors';
+import { APP_IDS } from '../FluxKontext/fal/endpoints';
 import { urlsForRequest } from '../FluxKontext/fal/urls';
 import { asNodeError, Execution } from '../FluxKontext/job/execution';
 import { itemOfResult, resultItem } from '../FluxKontext/job/result';
@@ -96,14 +97,38 @@ async function deliveredItem(
 			},
 		);
 	}
-	const handle = {
-		request_id: requestId,
-		status: 'COMPLETED',
-		...urlsForRequest(execution.client.baseUrl, requestId),
-		queue_position: null,
-	};
-	const item = await resultItem(execution, handle, itemIndex, controls);
+	const item = await resultOfAnyApp(execution, requestId, itemIndex, controls);
 	return { ...item, json: { request_id: requestId, status: 'OK', ...item.json } };
+}
+
+/**
+ * A finished job's result, fetched. The delivery does not name the endpoint that ran, and fal knows
+ * a request only under its own app: the family's apps in turn ([pro] and [max] first), while fal
+ * answers 404. Where none knows it (a result fal no longer keeps), the first app's error.
+ */
+async function resultOfAnyApp(
+	execution: Execution,
+	requestId: string,
+	itemIndex: number,
+	controls: Controls,
+): Promise<INodeExecutionData> {
+	let notFound: ReturnType<typeof asNodeError> | undefined;
+	for (const appId of APP_IDS) {
+		const handle = {
+			request_id: requestId,
+			status: 'COMPLETED',
+			...urlsForRequest(execution.client.baseUrl, requestId, appId),
+			queue_position: null,
+		};
+		try {
+			return await resultItem(execution, handle, itemIndex, controls);
+		} catch (error) {
+			const failure = asNodeError(execution.ctx, error, itemIndex);
+			if (!('httpCode' in failure) || String(failure.httpCode) !== '404') throw failure;
+			notFound ??= failure;
+		}
+	}
+	throw notFound!;
 }
 
 /**

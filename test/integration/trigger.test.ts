@@ -9,7 +9,14 @@ process.env.N8N_DEFAULT_BINARY_DATA_MODE = 'filesystem';
 
 import { captureLogs, runWorkflow } from '../support/engine';
 import { startTriggerWorkflow, type ActiveTriggerWorkflow } from '../support/webhook-engine';
-import { credentialsFor, isJpeg, requestsOf, textToImageParams, useFakeFal } from './setup';
+import {
+	credentialsFor,
+	editParams,
+	isJpeg,
+	requestsOf,
+	textToImageParams,
+	useFakeFal,
+} from './setup';
 
 const server = useFakeFal();
 
@@ -259,6 +266,59 @@ describe('payload: null (a result too large to inline)', () => {
 		expect(item.json).toMatchObject({ request_id: id, status: 'OK', images: [expect.any(Object)] });
 		expect(isJpeg(item.binary!.data.data)).toBe(true);
 		expect(requestsOf(fal, 'result')).toHaveLength(1);
+	});
+
+	it.each([
+		['dev', ['/fal-ai/flux-pro', '/fal-ai/flux-kontext']],
+		['lora', ['/fal-ai/flux-pro', '/fal-ai/flux-kontext', '/fal-ai/flux-kontext-lora']],
+	])(
+		'with a credential, a [%s] job: its result is found under its own app, asked in turn: %j',
+		async (model, apps) => {
+			const { fal } = server;
+			const trigger = await activeTrigger({}, { credentials: credentialsFor(fal) });
+			fal.signer.withholdPayload = true;
+			const run = await runWorkflow({
+				parameters: editParams({
+					model,
+					waitForCompletion: false,
+					options: { webhookUrl: trigger.url },
+				}),
+				credentials: credentialsFor(fal),
+			});
+			expect(run.error).toBeUndefined();
+			const id = run.output()[0].json.request_id as string;
+			await fal.webhooksSettled();
+			await trigger.settled();
+			const [item] = trigger.executions[0].items;
+			expect(item.json).toMatchObject({
+				request_id: id,
+				status: 'OK',
+				images: [expect.any(Object)],
+			});
+			expect(item.binary!.data.mimeType).toMatch(/^image\//);
+			// The family's apps in turn, [pro]'s first: fal answers 404 under the others.
+			const asked = requestsOf(fal, 'result').map((r) => r.path.split('/requests/')[0]);
+			expect(asked).toEqual(apps);
+		},
+	);
+
+	it('with a credential, a result fal no longer keeps: each app asked once, then the 404 in our words', async () => {
+		const { fal } = server;
+		const trigger = await activeTrigger({}, { credentials: credentialsFor(fal) });
+		fal.signer.withholdPayload = true;
+		fal.inject({ kind: 'result', status: 404, body: { detail: 'Request not found' }, times: 3 });
+		await submitWithHandOff(trigger.url);
+		await fal.webhooksSettled();
+		await trigger.settled();
+		const [execution] = trigger.executions;
+		expect(execution.status).toBe('error');
+		expect(execution.error?.message).toMatch(/^Request [0-9a-f-]{36} was not found \(404\)/);
+		const asked = requestsOf(fal, 'result').map((r) => r.path.split('/requests/')[0]);
+		expect(asked).toEqual([
+			'/fal-ai/flux-pro',
+			'/fal-ai/flux-kontext',
+			'/fal-ai/flux-kontext-lora',
+		]);
 	});
 
 	it('without one: the execution fails saying to use Get Result with the request id', async () => {
