@@ -122,6 +122,25 @@ describe('the poll schedule, with nothing learned', () => {
 		for (const item of queued) expect(item.seenAt! - item.end).toBeLessThan(400);
 	});
 
+	it.each([0, 1000])(
+		"evens out the turns of a small batch (3 jobs, submitted %i ms apart) at a lone job's pace",
+		(apart) => {
+			const batch = Array.from({ length: 3 }, (_, i) => ({
+				submitAt: i * apart,
+				queueMs: 0,
+				runMs: 20_000,
+			}));
+			const { items } = simulate(batch);
+			const lone = simulate([{ submitAt: 0, queueMs: 0, runMs: 20_000 }]);
+			for (const item of items) expect(item.polls.length).toBeLessThanOrEqual(lone.polls);
+			// Three share a lone job's 500 ms: together every 167 ms or so, not two at once.
+			const together = items.flatMap((item) => item.polls.filter((at) => at >= 5000));
+			const gaps = gapsOf(together.sort((a, b) => a - b).filter((at) => at < 20_000));
+			expect(Math.max(...gaps)).toBeLessThan(250);
+			expect(Math.min(...gaps)).toBeGreaterThan(100);
+		},
+	);
+
 	it('keeps the jobs that started later out of the turns of those that started together', () => {
 		// 7 jobs run from their submit; 3 wait in the queue for 5-6 s, then run as long. The end the
 		// 7 share falls anywhere in a second, in 7 ms steps.

@@ -2,15 +2,16 @@
  * The poll schedule with nothing learned yet (poll-schedule.ts learns from finished jobs). A lone
  * job is polled as the node always did: 100 ms after the submit, then 1.5x longer each time, up to
  * one poll every 500 ms. The items of a batch whose jobs started alike take turns, in rotation:
- * each polls one turn after the latest poll the others planned, so that together they poll about
- * every 70 ms, each once per 70 ms times their number, but never more often than a lone job (so
- * less often only when more than 7 take turns), at least every 700 ms, later every tenth of the
- * time waited up to a second. Jobs alike end alike: an end they share is seen within about 70 ms,
- * and the first that ends teaches the others (a job's own end later than the others' is seen
- * within its cycle). Alike are the jobs that started at their submit, and apart from them those
- * seen queued first (they started later). An item whose poll is under way or planned a cycle or
- * more ahead (a long Retry-After) is out of the turns until it plans again. A queued job keeps its
- * own pace, at its golden-ratio phase.
+ * each polls one turn after the latest poll the others planned (a turn: its cycle shared among
+ * them), never sooner than a lone job would and at most a turn late. Each polls once per 70 ms
+ * times their number, but never more often than a lone job, at least every 700 ms, later every
+ * tenth of the time waited up to a second: together about every 70 ms, or every 500 ms shared
+ * among them when 7 or fewer take turns. Jobs alike end alike: an end they share is seen within
+ * about one turn, and the first that ends teaches the others (a job's own end later than the
+ * others' is seen within its cycle). Alike are the jobs that started at their submit, and apart
+ * from them those seen queued first (they started later). An item whose poll is under way, or
+ * whose next poll is further off than a turn allows (a long Retry-After), is out of the turns
+ * until it plans again. A queued job keeps its own pace, at its golden-ratio phase.
  */
 import type { JobWatch } from './poll-watch';
 import { SCHEDULE } from './poll-watch';
@@ -24,15 +25,20 @@ export function firstPoll(
 	const first = submittedAt + SCHEDULE.firstMs;
 	const { cycle, turns } = turnOf(watch, following);
 	if (!turns) return first + (cycle - SCHEDULE.firstMs) * watch.phase;
-	return inRotation(watch, turns, cycle, submittedAt, first, first + cycle) ?? first;
+	return inRotation(watch, turns, cycle, submittedAt, first + cycle, first, first + cycle) ?? first;
 }
 
 /** The next poll after the one at `last`. */
 export function nextUnlearned(watch: JobWatch, last: number, following: JobWatch[] = []): number {
 	const { cycle, today, turns } = turnOf(watch, following);
 	if (turns) {
+		// Never sooner than a lone job would poll; up to a turn late, so that the turns even out
+		// where the cycle is a lone job's (7 or fewer taking turns), but never past a second.
 		const earliest = last + Math.max(cycle / 2, today);
-		return inRotation(watch, turns, cycle, last, earliest, last + cycle) ?? last + cycle;
+		const latest =
+			last + Math.max(cycle, Math.min(cycle * (1 + 1 / turns.length), SCHEDULE.turnCycleMaxMs));
+		const next = inRotation(watch, turns, cycle, last, latest, earliest, latest);
+		return next ?? last + cycle;
 	}
 	// Alone, or a job submitted elsewhere: today's back-off.
 	if (watch.state !== 'queued') return last + cycle;
@@ -83,15 +89,17 @@ function turnOf(watch: JobWatch, following: JobWatch[]): Turn {
 }
 
 /**
- * One turn after the latest poll the others taking turns planned within (`after`, `latest`): a
- * turn is the cycle shared by them and this item. Plans before `after` are polls under way, and
- * plans from `latest` on (a long Retry-After) are out of the turns. Undefined when none is left.
+ * One turn after the latest poll the others taking turns planned within (`after`, `before`), kept
+ * within [`earliest`, `latest`]: a turn is the cycle shared by them and this item. Plans up to
+ * `after` are polls under way, and plans from `before` on (a long Retry-After) are out of the
+ * turns. Undefined when none is left.
  */
 function inRotation(
 	watch: JobWatch,
 	turns: JobWatch[],
 	cycle: number,
 	after: number,
+	before: number,
 	earliest: number,
 	latest: number,
 ): number | undefined {
@@ -99,7 +107,9 @@ function inRotation(
 	let taking = 1;
 	for (const other of turns) {
 		const at = other.plannedAt;
-		if (other === watch || at === undefined || at <= after || at >= latest) continue;
+		if (other === watch || at === undefined || at <= after || at > before) continue;
+		// Planned further from its own last poll than a turn allows: a Retry-After, out of the turns.
+		if (other.lastPollAt !== undefined && at - other.lastPollAt > before - after) continue;
 		taking++;
 		if (last === undefined || at > last) last = at;
 	}
