@@ -8,12 +8,13 @@ import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from '
 import { NodeOperationError } from 'n8n-workflow';
 
 import { CREDENTIAL_NAME } from '../FluxKontext/fal/constants';
+import type { FalAnswer } from '../FluxKontext/fal/answer';
 import { errorTypeOf } from '../FluxKontext/fal/answer';
 import { falApiError, jobFailedError } from '../FluxKontext/fal/errors';
 import { APP_IDS } from '../FluxKontext/fal/endpoints';
 import { urlsForRequest } from '../FluxKontext/fal/urls';
 import { asNodeError, Execution } from '../FluxKontext/job/execution';
-import { itemOfResult, resultItem } from '../FluxKontext/job/result';
+import { itemOfAnswer, itemOfResult } from '../FluxKontext/job/result';
 import { splitImageItems } from '../FluxKontext/helpers/image-items';
 import { FalClient } from '../FluxKontext/transport';
 
@@ -104,7 +105,8 @@ async function deliveredItem(
 /**
  * A finished job's result, fetched. The delivery does not name the endpoint that ran, and fal knows
  * a request only under its own app: the family's apps in turn ([pro] and [max] first), while fal
- * answers 404. Where none knows it (a result fal no longer keeps), the first app's error.
+ * answers the result request with 404. Where none knows it (a result fal no longer keeps), the
+ * first app's answer.
  */
 async function resultOfAnyApp(
 	execution: Execution,
@@ -112,23 +114,16 @@ async function resultOfAnyApp(
 	itemIndex: number,
 	controls: Controls,
 ): Promise<INodeExecutionData> {
-	let notFound: ReturnType<typeof asNodeError> | undefined;
+	const { client } = execution;
+	const options = { itemIndex, requestId, signal: execution.interrupt };
+	let first: FalAnswer | undefined;
 	for (const appId of APP_IDS) {
-		const handle = {
-			request_id: requestId,
-			status: 'COMPLETED',
-			...urlsForRequest(execution.client.baseUrl, requestId, appId),
-			queue_position: null,
-		};
-		try {
-			return await resultItem(execution, handle, itemIndex, controls);
-		} catch (error) {
-			const failure = asNodeError(execution.ctx, error, itemIndex);
-			if (!('httpCode' in failure) || String(failure.httpCode) !== '404') throw failure;
-			notFound ??= failure;
-		}
+		const { response_url } = urlsForRequest(client.baseUrl, requestId, appId);
+		const answer = await client.result(response_url, options);
+		if (answer.statusCode !== 404) return await itemOfAnswer(execution, answer, options, controls);
+		first ??= answer;
 	}
-	throw notFound!;
+	return await itemOfAnswer(execution, first!, options, controls);
 }
 
 /**

@@ -302,6 +302,31 @@ describe('payload: null (a result too large to inline)', () => {
 		},
 	);
 
+	it('with a credential, a [dev] job whose image is gone: that error, no other app asked', async () => {
+		const { fal } = server;
+		const trigger = await activeTrigger({}, { credentials: credentialsFor(fal) });
+		fal.signer.withholdPayload = true;
+		fal.inject({ kind: 'file', status: 404, body: { detail: 'Not Found' }, times: 5 });
+		const run = await runWorkflow({
+			parameters: editParams({
+				model: 'dev',
+				waitForCompletion: false,
+				options: { webhookUrl: trigger.url },
+			}),
+			credentials: credentialsFor(fal),
+		});
+		expect(run.error).toBeUndefined();
+		await fal.webhooksSettled();
+		await trigger.settled();
+		const [execution] = trigger.executions;
+		expect(execution.status).toBe('error');
+		// Not "the result has expired, submit it again": the job succeeded, its image is what failed.
+		expect(execution.error?.message).not.toMatch(/was not found \(404\)/);
+		expect(`${execution.error?.message} ${execution.error?.description}`).toMatch(/image/i);
+		const asked = requestsOf(fal, 'result').map((r) => r.path.split('/requests/')[0]);
+		expect(asked).toEqual(['/fal-ai/flux-pro', '/fal-ai/flux-kontext']);
+	});
+
 	it('with a credential, a result fal no longer keeps: each app asked once, then the 404 in our words', async () => {
 		const { fal } = server;
 		const trigger = await activeTrigger({}, { credentials: credentialsFor(fal) });

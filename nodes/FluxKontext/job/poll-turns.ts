@@ -4,14 +4,15 @@
  * one poll every 500 ms. The items of a batch whose jobs started alike take turns, in rotation:
  * each polls one turn after the latest poll the others planned (a turn: its cycle shared among
  * them), never sooner than a lone job would and at most a turn late. Each polls once per 70 ms
- * times their number, but never more often than a lone job, at least every 700 ms, later every
- * tenth of the time waited up to a second: together about every 70 ms, or every 500 ms shared
- * among them when 7 or fewer take turns. Jobs alike end alike: an end they share is seen within
- * about one turn, and the first that ends teaches the others (a job's own end later than the
- * others' is seen within its cycle). Alike are the jobs that started at their submit, and apart
- * from them those seen queued first (they started later). An item whose poll is under way, or
- * whose next poll is further off than a turn allows (a long Retry-After), is out of the turns
- * until it plans again. A queued job keeps its own pace, at its golden-ratio phase.
+ * times their number, but never more often than a lone job, at least every 700 ms (and a turn),
+ * later every tenth of the time waited up to a second: together about every 70 ms, or every
+ * 500 ms shared among them when 7 or fewer take turns. Jobs alike end alike: while the server
+ * answers steadily, an end they share is seen within about one turn, and the first that ends
+ * teaches the others (a job's own end later than the others' is seen within its cycle). Alike are
+ * the jobs that started at their submit, and apart from them those seen queued first (they
+ * started later). An item whose poll is under way, or whose next poll is further off than a turn
+ * allows (a long Retry-After), is out of the turns until it plans again. A queued job keeps its
+ * own pace, at its golden-ratio phase.
  */
 import type { JobWatch } from './poll-watch';
 import { SCHEDULE } from './poll-watch';

@@ -5,6 +5,7 @@
 
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
+import type { FalAnswer } from '../fal/answer';
 import { headerValue } from '../fal/answer';
 import type { CallOptions } from '../transport';
 import { anySignal, startDeadline } from '../transport/signals';
@@ -77,12 +78,21 @@ export async function resultItem(
 	controls: Pick<RunControls, 'downloadImages' | 'binaryPropertyOutput'>,
 	signal?: AbortSignal,
 ): Promise<INodeExecutionData> {
-	const { client } = execution;
 	const requestId = handle.request_id;
 	const options = { itemIndex, requestId, signal: signal ?? execution.interrupt };
-	const answer = await client.result(handle.response_url, options);
+	const answer = await execution.client.result(handle.response_url, options);
+	return await itemOfAnswer(execution, answer, options, controls);
+}
+
+/** The item of fal's answer to a result request (an error unless it holds the result). */
+export async function itemOfAnswer(
+	execution: Execution,
+	answer: FalAnswer,
+	options: CallOptions & { requestId: string },
+	controls: Pick<RunControls, 'downloadImages' | 'binaryPropertyOutput'>,
+): Promise<INodeExecutionData> {
 	const result = {
-		...client.expectJson(answer, 'result', options),
+		...execution.client.expectJson(answer, 'result', options),
 		...billedUnits(answer.headers),
 	};
 	return await itemOfResult(execution, result, options, controls);
