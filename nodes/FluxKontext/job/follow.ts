@@ -135,7 +135,7 @@ async function poll(
 			onStatus(status);
 			const sighting = sightingOf(at, status);
 			if (isFinal(status)) {
-				runTimes.leave(watch);
+				// The others plan again only after an await: the `finally` has let this one go by then.
 				runTimes.learn(watch, sighting);
 				return status;
 			}
